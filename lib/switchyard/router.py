@@ -1,0 +1,347 @@
+"""Routing: presets compiled into tables the hot path only indexes.
+
+For each preset and input, `plain[status - 0x80]` is the bit mask of outputs that get the
+message unchanged (CC1/CC33 use `modwheel[channel]` instead, since they are a type of their
+own). Routes that rewrite the channel (`to_channel`, `follow`) are rare and live in a short
+list checked only for the statuses flagged in `rewrite_flag`.
+
+Note tracking: every note-on records where it went (outputs and channel), in tables that
+belong to the input, not to the preset, so a note-off follows its note-on even after a
+preset change. Sustain (CC64) is tracked the same way per channel.
+"""
+
+from switchyard import midi
+from switchyard.merge import INTERNAL
+from switchyard.midi import const
+
+INPUT_NAMES = ("A", "B", "USB")
+OUTPUT_NAMES = ("1", "2", "3", "4", "5", "6", "USB")
+_NOTE_SLOTS = const(2048)  # 16 channels x 128 notes
+_MAX_NOTE_REWRITES = const(4)  # channel-rewriting routes that carry notes, all presets
+_CLOCKS_PER_BAR = const(96)  # 24 ppqn, 4/4
+
+
+class ConfigError(Exception):
+    pass
+
+
+class _Rewrite:
+    """A route that changes the channel: to_channel, or follow the latest note-on."""
+
+    def __init__(self, route, outputs_mask, follow_slot, note_slot):
+        self.types = route.types
+        self.channels = route.channels
+        self.outputs = outputs_mask
+        self.to_channel = route.to_channel - 1  # -1 when following
+        self.follow_slot = follow_slot
+        self.note_slot = note_slot  # index into Router.note_rewrite, -1 if no notes
+
+
+class _CompiledPreset:
+    def __init__(self, name):
+        self.name = name
+        self.plain = [bytearray(128) for _ in INPUT_NAMES]
+        self.modwheel = [bytearray(16) for _ in INPUT_NAMES]
+        self.rewrite_flag = [bytearray(128) for _ in INPUT_NAMES]
+        self.rewrites = [[] for _ in INPUT_NAMES]  # type: list
+
+
+def _type_of(status, data1):
+    t = midi.STATUS_TYPE[status - 0x80]
+    if t == midi.T_CC and (data1 == midi.CC_MODWHEEL or data1 == midi.CC_MODWHEEL_LSB):
+        return midi.T_MODWHEEL
+    return t
+
+
+class Router:
+    """Receives whole messages from the parsers and fills the output queues."""
+
+    def __init__(self, outputs, config):
+        self.outputs = outputs  # list of merge.Output, index = OUTPUT_NAMES position
+        # Every subset of outputs as a tuple, so routing never builds a list.
+        self.dests = [
+            tuple(outputs[k] for k in range(len(outputs)) if m & (1 << k))
+            for m in range(1 << len(outputs))
+        ]
+        self.note_dest = [bytearray(_NOTE_SLOTS) for _ in INPUT_NAMES]
+        self.sustain_dest = [bytearray(16) for _ in INPUT_NAMES]
+        self.note_rewrite = []  # type: list  # (input, outputs mask, bytearray channel+1)
+        self.follow_channel = bytearray(0)  # per follow slot: latest channel (0..15)
+        self.follow_input = bytearray(0)
+        self.follow_mask = []  # type: list
+        self.sysex_mask = bytearray(len(INPUT_NAMES))  # outputs of the SysEx in progress
+        self.presets = []  # type: list
+        self.preset_index = 0
+        self.pending_preset = -1
+        self.control_input = -1  # -1 none, 3 any
+        self.control_status = 0  # 0xC0 | channel, 0 when off
+        self.switch_on_bar = False
+        self.clock_source = -1
+        self.clock_position = 0  # clocks since Start / song position
+        self.playing = False
+        self.clock_count = 0  # every clock from the clock source (LED), wraps
+        self.traffic = 0  # messages routed (activity LED), wraps
+        self.preset_changes = 0
+        self._compile(config)
+        self._select(0)
+
+    # ---- compile (start-up only) -----------------------------------------------------
+
+    def _compile(self, config):
+        follow_keys = []
+        notes_bit = 1 << midi.T_NOTES
+        for p in config.presets:
+            cp = _CompiledPreset(p.name)
+            for route in p.routes:
+                i = INPUT_NAMES.index(route.source)
+                mask = 0
+                for name in route.outputs:
+                    mask |= 1 << OUTPUT_NAMES.index(name)
+                if route.to_channel or route.follow_input:
+                    follow_slot = -1
+                    if route.follow_input:
+                        key = (INPUT_NAMES.index(route.follow_input), route.follow_channels)
+                        if key not in follow_keys:
+                            follow_keys.append(key)
+                        follow_slot = follow_keys.index(key)
+                    note_slot = -1
+                    if route.types & notes_bit:
+                        if len(self.note_rewrite) >= _MAX_NOTE_REWRITES:
+                            raise ConfigError(
+                                "more than %d routes rewrite the channel of notes" % _MAX_NOTE_REWRITES
+                            )
+                        note_slot = len(self.note_rewrite)
+                        self.note_rewrite.append((i, mask, bytearray(_NOTE_SLOTS)))
+                    cp.rewrites[i].append(_Rewrite(route, mask, follow_slot, note_slot))
+                    flags = cp.rewrite_flag[i]
+                    for status in range(0x80, 0x100):
+                        if self._matches(route.types, route.channels, status):
+                            flags[status - 0x80] = 1
+                    continue
+                plain = cp.plain[i]
+                for status in range(0x80, 0x100):
+                    if self._matches(route.types, route.channels, status):
+                        plain[status - 0x80] |= mask
+                if route.types & (1 << midi.T_MODWHEEL):
+                    wheel = cp.modwheel[i]
+                    for ch in range(16):
+                        if route.channels & (1 << ch):
+                            wheel[ch] |= mask
+            self.presets.append(cp)
+        self.follow_channel = bytearray(len(follow_keys))
+        self.follow_input = bytearray(k[0] for k in follow_keys)
+        self.follow_mask = [k[1] for k in follow_keys]
+        for slot in range(len(follow_keys)):
+            # Until a note is seen, follow the lowest channel of the set.
+            chans = self.follow_mask[slot]
+            ch = 0
+            while ch < 15 and not chans & (1 << ch):
+                ch += 1
+            self.follow_channel[slot] = ch
+        if config.control_channel and config.control_input:
+            self.control_status = 0xC0 | (config.control_channel - 1)
+            name = config.control_input
+            self.control_input = 3 if name == "any" else INPUT_NAMES.index(name)
+        self.switch_on_bar = config.switch == "bar"
+
+    @staticmethod
+    def _matches(types, channels, status):
+        t = midi.STATUS_TYPE[status - 0x80]
+        if t == midi.T_NONE:
+            return False
+        if status < 0xF0 and not channels & (1 << (status & 0x0F)):
+            return False
+        if t == midi.T_CC:
+            # CC statuses carry both "cc" and "modwheel"; the data byte decides later.
+            return bool(types & ((1 << midi.T_CC) | (1 << midi.T_MODWHEEL)))
+        return bool(types & (1 << t))
+
+    # ---- preset selection ------------------------------------------------------------
+
+    def _select(self, index):
+        p = self.presets[index]
+        self.preset_index = index
+        self.plain = p.plain
+        self.modwheel = p.modwheel
+        self.rewrite_flag = p.rewrite_flag
+        self.rewrites = p.rewrites
+
+    def request_preset(self, index):
+        """Select preset `index` (0-based) now, or at the next bar when switch is "bar"."""
+        if index < 0 or index >= len(self.presets):
+            return False
+        if self.switch_on_bar and self.playing:
+            self.pending_preset = index
+        else:
+            self.pending_preset = -1
+            self._apply(index)
+        return True
+
+    def _apply(self, index):
+        if index != self.preset_index:
+            self._select(index)
+            self.preset_changes += 1
+
+    # ---- parser sink: the hot path ----------------------------------------------------
+
+    def message(self, source, status, data1, data2):
+        self.traffic += 1
+        idx = status - 0x80
+        kind = status & 0xF0
+        if status == self.control_status and (
+            self.control_input == 3 or self.control_input == source
+        ):
+            self.request_preset(data1)
+            return
+        if kind == 0xB0:
+            if data1 == 1 or data1 == 33:
+                mask = self.modwheel[source][status & 0x0F]
+            else:
+                mask = self.plain[source][idx]
+                if data1 == 64:
+                    mask = self._sustain(source, status & 0x0F, data2, mask)
+        elif kind == 0x90 or kind == 0x80:
+            mask = self._note(source, status, data1, data2, idx)
+        elif status >= 0xF0:
+            mask = self.plain[source][idx]
+            if status == 0xF2 and source == self.clock_source:
+                self.clock_position = ((data2 << 7) | data1) * 6
+        else:
+            mask = self.plain[source][idx]
+        length = midi.STATUS_DATA_LENGTH[idx] + 1
+        if mask:
+            for out in self.dests[mask]:
+                out.put(source, status, data1, data2, length)
+        if self.rewrite_flag[source][idx]:
+            self._rewrite(source, status, data1, data2, length)
+
+    def _note(self, source, status, note, velocity, idx):
+        slot = ((status & 0x0F) << 7) | note
+        dest = self.note_dest[source]
+        if status >= 0x90 and velocity:
+            mask = self.plain[source][idx]
+            dest[slot] |= mask
+            if self.follow_channel:
+                self._follow(source, status & 0x0F)
+            return mask
+        # Note-off: wherever its note-on went, plus where note-offs route now.
+        mask = dest[slot] | self.plain[source][idx]
+        dest[slot] = 0
+        return mask
+
+    def _sustain(self, source, channel, value, mask):
+        held = self.sustain_dest[source]
+        if value >= 64:
+            held[channel] |= mask
+            return mask
+        mask |= held[channel]
+        held[channel] = 0
+        return mask
+
+    def _follow(self, source, channel):
+        inputs = self.follow_input
+        for slot in range(len(inputs)):
+            if inputs[slot] == source and self.follow_mask[slot] & (1 << channel):
+                self.follow_channel[slot] = channel
+
+    def _rewrite(self, source, status, data1, data2, length):
+        t = _type_of(status, data1)
+        kind = status & 0xF0
+        note_off = kind == 0x80 or (kind == 0x90 and not data2)
+        if note_off and kind == 0x90:
+            t = midi.T_NOTES
+        for rw in self.rewrites[source]:
+            if not rw.types & (1 << t) or not rw.channels & (1 << (status & 0x0F)):
+                continue
+            if rw.to_channel >= 0:
+                channel = rw.to_channel
+            else:
+                channel = self.follow_channel[rw.follow_slot]
+            if rw.note_slot >= 0 and t == midi.T_NOTES and not note_off:
+                table = self.note_rewrite[rw.note_slot][2]
+                table[((status & 0x0F) << 7) | data1] = channel + 1
+            if note_off and rw.note_slot >= 0:
+                continue  # note-offs of rewritten notes: sent by _rewrite_note_off
+            for out in self.dests[rw.outputs]:
+                out.put(source, kind | channel, data1, data2, length)
+        if note_off:
+            self._rewrite_note_off(source, status, data1, data2)
+
+    def _rewrite_note_off(self, source, status, note, velocity):
+        slot = ((status & 0x0F) << 7) | note
+        kind = status & 0xF0
+        for entry in self.note_rewrite:
+            if entry[0] != source:
+                continue
+            table = entry[2]
+            sent = table[slot]
+            if sent:
+                table[slot] = 0
+                for out in self.dests[entry[1]]:
+                    out.put(source, kind | (sent - 1), note, velocity, 3)
+
+    def realtime(self, source, byte):
+        if byte == 0xF8:
+            if self.clock_source < 0:
+                self.clock_source = source
+            if source == self.clock_source:
+                if self.clock_position % _CLOCKS_PER_BAR == 0 and self.pending_preset >= 0:
+                    self._apply(self.pending_preset)
+                    self.pending_preset = -1
+                self.clock_position += 1
+                self.clock_count = (self.clock_count + 1) & 0x3FFFFFFF
+        elif byte == 0xFA or byte == 0xFB:
+            self.clock_source = source
+            self.playing = True
+            if byte == 0xFA:
+                self.clock_position = 0
+        elif byte == 0xFC:
+            if source == self.clock_source:
+                self.playing = False
+                if self.pending_preset >= 0:
+                    self._apply(self.pending_preset)
+                    self.pending_preset = -1
+        mask = self.plain[source][byte - 0x80]
+        if mask:
+            for out in self.dests[mask]:
+                out.put_realtime(byte)
+
+    def sysex_start(self, source):
+        mask = self.plain[source][0x70]
+        self.sysex_mask[source] = mask
+        if mask:
+            for out in self.dests[mask]:
+                out.sysex_start(source)
+
+    def sysex_data(self, source, byte):
+        mask = self.sysex_mask[source]
+        if mask:
+            for out in self.dests[mask]:
+                out.sysex_data(source, byte)
+
+    def sysex_end(self, source, complete):
+        mask = self.sysex_mask[source]
+        self.sysex_mask[source] = 0
+        self.traffic += 1
+        if mask:
+            for out in self.dests[mask]:
+                out.sysex_end(source)
+
+    # ---- the box's own messages ------------------------------------------------------
+
+    def panic(self):
+        """All Notes Off and Sustain off on every channel of every output; forget held notes."""
+        for out in self.outputs:
+            for ch in range(16):
+                out.put(INTERNAL, 0xB0 | ch, midi.CC_ALL_NOTES_OFF, 0, 3)
+                out.put(INTERNAL, 0xB0 | ch, midi.CC_SUSTAIN, 0, 3)
+        for table in self.note_dest:
+            for k in range(_NOTE_SLOTS):
+                table[k] = 0
+        for entry in self.note_rewrite:
+            table = entry[2]
+            for k in range(_NOTE_SLOTS):
+                table[k] = 0
+        for held in self.sustain_dest:
+            for k in range(16):
+                held[k] = 0
