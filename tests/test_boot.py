@@ -159,14 +159,14 @@ class Box:
 
 
 @pytest.fixture
-def power_up(monkeypatch, capsys):
+def power_up(monkeypatch, capsys, tmp_path):
     def run(
         board_id="raspberry_pi_pico",
         held=(),
         storage=None,
         usb_midi=None,
         digitalio=None,
-        boards_dir=ROOT,
+        boards_dir=None,
     ):
         digitalio = digitalio or FakeDigitalio(held)
         storage = storage or FakeStorage()
@@ -177,6 +177,12 @@ def power_up(monkeypatch, capsys):
         monkeypatch.setitem(sys.modules, "usb_midi", usb_midi.module())
         for name in [m for m in sys.modules if m == "boards" or m.startswith("boards.")]:
             monkeypatch.delitem(sys.modules, name)
+        if boards_dir is None:
+            # Only the boards package on sys.path: the repo root also holds code.py, which
+            # would shadow the standard library's `code` module.
+            boards_dir = tmp_path / "root"
+            boards_dir.mkdir()
+            (boards_dir / "boards").symlink_to(ROOT / "boards", target_is_directory=True)
         monkeypatch.syspath_prepend(str(boards_dir))
         capsys.readouterr()
         runpy.run_path(str(BOOT_PY), run_name="__main__")
