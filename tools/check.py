@@ -34,9 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     for warning in result.warnings:
         print(warning)
     count = len(result.errors)
+    plural = "" if count == 1 else "s"
     print(
-        "%d error%s: the box would ignore this file and run the safe default "
-        "(inputs A and B to every output)" % (count, "" if count == 1 else "s"),
+        f"{count} error{plural}: the box would ignore this file and run the safe default "
+        "(inputs A and B to every output)",
         file=sys.stderr,
     )
     return 1
