@@ -371,7 +371,7 @@ def presets_item(source, drive, presets_arg, warn, notes) -> Item | None:
             raise Refused(f"--presets {chosen}: no such file.")
     errors, warnings = validate_presets(source, chosen)
     for warning in warnings:
-        warn(f"{chosen}: {warning}")
+        warn(warning)  # the validator names the file itself
     if errors:
         lines = "\n".join("  " + e for e in errors)
         raise Refused(f"{chosen} is not valid; nothing was copied.\n{lines}")
