@@ -883,6 +883,8 @@ MP_CASES = [
     '{\n  "version": 1,\n  "presets": [\n    {"name": "é", "routes": [1,\n]}]}',
     '{"a": [1,, 2]}',  # MicroPython's json.loads accepts this one
     '{"a": "\\ud800\\u12"}',
+    '{"a": "tab\there"}',
+    '{"a": "x\\"y\\\\", "b": "z\\q"}',
 ]
 
 
@@ -917,7 +919,18 @@ except Exception as e:
         run = session.run("CASES = " + json.dumps(MP_CASES) + "\n" + guest)
     assert run.stdout.startswith("{"), run.stdout + run.stderr
     got = json.loads(run.stdout)
-    assert got["out"] == results_here()
+    expected = results_here()
+    assert [(ok, len(errors), len(warnings)) for ok, errors, warnings, _ in expected] == [
+        (True, 0, 4),
+        (True, 0, 0),
+        (False, 3, 1),
+        (False, 1, 0),
+        (False, 1, 0),
+        (False, 1, 0),
+        (False, 1, 0),
+        (False, 1, 0),
+    ]
+    assert got["out"] == expected
     assert got["missing"] == [
         "/input/tests/fixtures/presets/no_such_file.json: file not found; " + presets.RELEASE_FIX
     ]

@@ -314,17 +314,21 @@ def _scan_string(data: bytes, begin: int, n: int) -> int:
     """Index after the closing quote of the string whose opening quote is at begin."""
     i = begin + 1
     while True:
-        c = 0
-        while i < n:
-            c = data[i]
-            if c == 0x22 or c == 0x5C:
-                break
-            if c < 0x20:
-                raise _JsonError(i, "control")
-            i += 1
+        # find the closing quote or the next backslash with C-level searches, not byte by byte
+        stop = data.find(b'"', i)
+        if stop < 0:
+            stop = n
+        slash = data.find(b"\\", i, stop)
+        if slash >= 0:
+            stop = slash
+        if stop > i and min(data[i:stop]) < 0x20:
+            while data[i] >= 0x20:
+                i += 1
+            raise _JsonError(i, "control")
+        i = stop
         if i >= n:
             raise _JsonError(begin, "unterminated")
-        if c == 0x22:
+        if data[i] == 0x22:
             return i + 1
         i += 1  # past the backslash
         if i >= n:
