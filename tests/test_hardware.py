@@ -247,6 +247,24 @@ def test_every_gpio_in_the_netlist_is_one_the_board_file_drives(board):
     assert not wired & INTERNAL_GPIO
 
 
+def pico_pin_number(gpio: str) -> int:
+    numbers = [int(n) for n, name in COMPONENTS[MCU]["pins"].items() if name == gpio]
+    assert len(numbers) == 1
+    return numbers[0]
+
+
+def test_build_guide_pin_table_matches_the_board_file(board):
+    readme = (HARDWARE / "README.md").read_text(encoding="utf-8")
+    rows = [("midi_in", f"MIDI IN {port}", port, pin) for port, _uart, pin in board.INPUTS]
+    rows += [("midi_out", f"MIDI OUT {port}", port, pin) for port, _kind, pin in board.OUTPUTS]
+    for function, label, port, pin in rows:
+        jack = jack_for(function, port)
+        row = f"| {label} | {jack} | {pin} (pin {pico_pin_number(pin)}) |"
+        assert row in readme, f"README pin table: expected a row starting {row!r}"
+    assert " ".join(pin for _name, pin in board.BUTTONS) in readme
+    assert " ".join(pin for _name, pin in board.LEDS) in readme
+
+
 # --- electrical values (MIDI CA-033 at 3.3 V) -----------------------------------------------
 
 
