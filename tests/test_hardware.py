@@ -24,7 +24,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HARDWARE = ROOT / "hardware"
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # boards/ is a plain package at the repo root
+    # boards/ is a plain package at the repo root; appended so the root's code.py cannot
+    # shadow the standard library's `code` module.
+    sys.path.append(str(ROOT))
 
 BOARD_MODULES = ("boards.raspberry_pi_pico", "boards.raspberry_pi_pico2")
 MCU = "U1"
