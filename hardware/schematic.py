@@ -264,7 +264,7 @@ def _box(
 
 
 def draw_output(d: Drawing, netlist: Netlist, jack: dict[str, Any], x: float, y: float) -> None:
-    """One MIDI OUT: +3V3 -> RA -> (FB) -> pin 4, TX -> RC -> (FB) -> pin 5, pin 2 -> GND."""
+    """One MIDI OUT: +3V3 -> 33 Ω -> (FB) -> pin 4, TX -> 10 Ω -> (FB) -> pin 5, pin 2 -> GND."""
     ref = jack["ref"]
     pins = [("2", "shld", "left"), ("5", "sink", "left"), ("4", "src", "left")]
     box = d.add(_box(f"{ref}  {jack['label']}", pins, "pin4", (x, y)))
