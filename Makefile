@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 	$(PY) -m mypy --config-file pyproject.toml lib/switchyard code.py boot.py boards
 
 pytest: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -P -m pytest
 
 bench: $(STAMP)
 	$(PY) tools/bench.py --json build/bench.json

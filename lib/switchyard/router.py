@@ -11,7 +11,7 @@ preset change. Sustain (CC64) is tracked the same way per channel.
 """
 
 from switchyard import midi
-from switchyard.merge import INTERNAL
+from switchyard.merge import HEAD, INTERNAL, TAIL, lane_drop
 from switchyard.midi import const
 
 INPUT_NAMES = ("A", "B", "USB")
@@ -58,11 +58,12 @@ class Router:
 
     def __init__(self, outputs, config):
         self.outputs = outputs  # list of merge.Output, index = OUTPUT_NAMES position
-        # Every subset of outputs as a tuple, so routing never builds a list.
-        self.dests = [
-            tuple(outputs[k] for k in range(len(outputs)) if m & (1 << k))
-            for m in range(1 << len(outputs))
-        ]
+        # Output sets as tuples (and each source's lanes), so routing never builds a list.
+        # Only the masks the presets can produce (and their unions, for note-offs) are
+        # built: all 128 for 3 sources would take 15 KB of heap.
+        self.dests = [None] * (1 << len(outputs))  # type: list
+        self.lane_sets = [[None] * (1 << len(outputs)) for _ in INPUT_NAMES]  # type: list
+        self.touched = 0  # outputs given messages since the loop last looked
         self.note_dest = [bytearray(_NOTE_SLOTS) for _ in INPUT_NAMES]
         self.sustain_dest = [bytearray(16) for _ in INPUT_NAMES]
         self.note_rewrite = []  # type: list  # (input, outputs mask, bytearray channel+1)
@@ -83,6 +84,7 @@ class Router:
         self.traffic = 0  # messages routed (activity LED), wraps
         self.preset_changes = 0
         self._compile(config)
+        self._build_sets()
         self._select(0)
 
     # ---- compile (start-up only) -----------------------------------------------------
@@ -143,6 +145,42 @@ class Router:
             name = config.control_input
             self.control_input = 3 if name == "any" else INPUT_NAMES.index(name)
         self.switch_on_bar = config.switch == "bar"
+
+    def _build_sets(self):
+        full = (1 << len(self.outputs)) - 1
+        seen = bytearray(full + 1)
+        masks = []
+
+        def add(m):
+            if not seen[m]:
+                seen[m] = 1
+                masks.append(m)
+
+        add(0)
+        add(full)
+        for p in self.presets:
+            for table in p.plain + p.modwheel:
+                for m in table:
+                    add(m)
+            for rewrites in p.rewrites:
+                for rw in rewrites:
+                    add(rw.outputs)
+        for entry in self.note_rewrite:
+            add(entry[1])
+        # Close under union: a note-off goes where its note-on went plus where it routes now.
+        k = 0
+        while k < len(masks) and len(masks) <= full:
+            for j in range(k):
+                add(masks[k] | masks[j])
+            k += 1
+        outputs = self.outputs
+        count = len(outputs)
+        for m in masks:
+            self.dests[m] = tuple(outputs[k] for k in range(count) if m & (1 << k))
+            for s in range(len(INPUT_NAMES)):
+                self.lane_sets[s][m] = tuple(
+                    outputs[k].lanes[s] for k in range(count) if m & (1 << k)
+                )
 
     @staticmethod
     def _matches(types, channels, status):
@@ -208,12 +246,20 @@ class Router:
                 self.clock_position = ((data2 << 7) | data1) * 6
         else:
             mask = self.plain[source][idx]
-        length = midi.STATUS_DATA_LENGTH[idx] + 1
         if mask:
-            for out in self.dests[mask]:
-                out.put(source, status, data1, data2, length)
+            self.touched |= mask
+            for lane in self.lane_sets[source][mask]:
+                tail = lane[TAIL]
+                nxt = (tail + 4) & 0xFF
+                if nxt == lane[HEAD]:
+                    lane_drop(lane)
+                    continue
+                lane[tail] = status
+                lane[tail + 1] = data1
+                lane[tail + 2] = data2
+                lane[TAIL] = nxt
         if self.rewrite_flag[source][idx]:
-            self._rewrite(source, status, data1, data2, length)
+            self._rewrite(source, status, data1, data2)
 
     def _note(self, source, status, note, velocity, idx):
         slot = ((status & 0x0F) << 7) | note
@@ -244,7 +290,7 @@ class Router:
             if inputs[slot] == source and self.follow_mask[slot] & (1 << channel):
                 self.follow_channel[slot] = channel
 
-    def _rewrite(self, source, status, data1, data2, length):
+    def _rewrite(self, source, status, data1, data2):
         t = _type_of(status, data1)
         kind = status & 0xF0
         note_off = kind == 0x80 or (kind == 0x90 and not data2)
@@ -263,7 +309,7 @@ class Router:
             if note_off and rw.note_slot >= 0:
                 continue  # note-offs of rewritten notes: sent by _rewrite_note_off
             for out in self.dests[rw.outputs]:
-                out.put(source, kind | channel, data1, data2, length)
+                out.put(source, kind | channel, data1, data2)
         if note_off:
             self._rewrite_note_off(source, status, data1, data2)
 
@@ -278,7 +324,7 @@ class Router:
             if sent:
                 table[slot] = 0
                 for out in self.dests[entry[1]]:
-                    out.put(source, kind | (sent - 1), note, velocity, 3)
+                    out.put(source, kind | (sent - 1), note, velocity)
 
     def realtime(self, source, byte):
         if byte == 0xF8:
@@ -333,8 +379,8 @@ class Router:
         """All Notes Off and Sustain off on every channel of every output; forget held notes."""
         for out in self.outputs:
             for ch in range(16):
-                out.put(INTERNAL, 0xB0 | ch, midi.CC_ALL_NOTES_OFF, 0, 3)
-                out.put(INTERNAL, 0xB0 | ch, midi.CC_SUSTAIN, 0, 3)
+                out.put(INTERNAL, 0xB0 | ch, midi.CC_ALL_NOTES_OFF, 0)
+                out.put(INTERNAL, 0xB0 | ch, midi.CC_SUSTAIN, 0)
         for table in self.note_dest:
             for k in range(_NOTE_SLOTS):
                 table[k] = 0

@@ -40,6 +40,7 @@ class StreamParser:
         self.data1 = 0
         self.in_sysex = False
         self.sysex_bytes = 0
+        self.sysex_mark = -1  # sysex_bytes at the last timeout check (app.py)
         # Error counters (never reset by the parser; the app reports them).
         self.aborted = 0  # a new status cut a pending message short
         self.stray_data = 0  # data bytes with no status (also break 0x00 bytes)
@@ -117,6 +118,7 @@ class StreamParser:
             if b == _SYSEX:
                 self.in_sysex = True
                 self.sysex_bytes = 0
+                self.sysex_mark = -1
                 sink.sysex_start(source)
             elif b == _SYSEX_END:
                 self.stray_end += 1

@@ -1,0 +1,3 @@
+import switchyard.app
+
+switchyard.app.main()

@@ -1,0 +1,378 @@
+"""Wiring and the main loop.
+
+    port.read -> StreamParser (per input) -> Router (preset) -> Output queues -> pacer -> port
+
+`main()` is what code.py calls: it builds the box from the board file and presets.json,
+then calls `App.step()` forever. The simulator calls `build()` and `step()` the same way.
+"""
+
+import sys
+
+from switchyard import presets as presets_module
+from switchyard.merge import INTERNAL, Output
+from switchyard.midi import const
+from switchyard.panel import Panel
+from switchyard.router import INPUT_NAMES, OUTPUT_NAMES, ConfigError, Router
+from switchyard.stream import StreamParser
+
+PRESETS_PATH = "/presets.json"
+_RX_CHUNK = const(64)
+_TICKS_MASK = const(0x1FFFFFFF)
+_NVM_MAGIC = const(0x53)
+_NVM_IDLE_MS = const(2000)  # write the chosen preset after 2 s without MIDI and stopped
+_SYSEX_TIMEOUT_MS = const(1000)  # a SysEx silent this long is closed (cable pulled)
+_SELFTEST_NOTE_MS = const(250)
+
+DEBUG = False
+
+
+def log(*args):
+    print("switchyard:", *args)
+
+
+def load_board_file(board_id):
+    """The board file for this board_id, or a clear error naming the fix."""
+    name = "boards." + board_id
+    try:
+        __import__(name)
+    except ImportError:
+        raise RuntimeError(
+            "no board file boards/%s.py for board_id %r: copy one from boards/ and adjust its pins"
+            % (board_id, board_id)
+        )
+    return sys.modules[name]
+
+
+def nvm_read_preset(nvm, count):
+    """Last chosen preset from NVM, or 0 when the record is missing or torn."""
+    if nvm is None or len(nvm) < 3:
+        return 0
+    magic, index, check = nvm[0], nvm[1], nvm[2]
+    if magic != _NVM_MAGIC or check != (index ^ 0xA5) or index >= count:
+        return 0
+    return index
+
+
+class App:
+    """The box: inputs, parsers, router, outputs, panel, and the loop step."""
+
+    def __init__(self, inputs, outputs, config, ticks_ms, keys=None, event=None, leds=None,
+                 nvm=None, config_error=False, selftest=False):
+        # inputs: list of (name, port); outputs: list of (name, port, usb) in OUTPUT_NAMES order
+        self.ticks_ms = ticks_ms
+        self.outputs = [Output(name, port, usb) for name, port, usb in outputs]
+        by_name = {}
+        for out in self.outputs:
+            by_name[out.name] = out
+        # Router outputs in OUTPUT_NAMES order; ports the board lacks get a dead output.
+        routed = []
+        for name in OUTPUT_NAMES:
+            routed.append(by_name.get(name) or Output(name, _NoPort(), name == "USB"))
+        self.router = Router(routed, config)
+        self.in_ports = [port for _, port in inputs]
+        self.input_names = [name for name, _ in inputs]
+        self.parsers = [StreamParser(INPUT_NAMES.index(name), self.router) for name, _ in inputs]
+        self.in_count = len(self.in_ports)
+        self.rx = bytearray(_RX_CHUNK)
+        self.panel = Panel(keys, event, leds or {}, config_error)
+        self.nvm = nvm
+        self.nvm_record = bytearray(3)
+        self.saved_preset = nvm_read_preset(nvm, len(self.router.presets))
+        self.router.request_preset(self.saved_preset)
+        self.router.preset_changes = 0
+        self.last_ms = ticks_ms()
+        self.last_input_ms = self.last_ms
+        self.sysex_check_ms = self.last_ms
+        self.bytes_in = 0
+        self.seen = [0] * len(inputs)  # bytes per input (self-test report), wraps
+        self.last_traffic = 0
+        self.selftest = SelfTest(self) if selftest else None
+
+    # ---- the loop ---------------------------------------------------------------------
+
+    def step(self):
+        """One pass: read every input, route, pace every output. Never blocks."""
+        got = 0
+        rx = self.rx
+        for k in range(self.in_count):
+            n = self.in_ports[k].readinto(rx)
+            if n:
+                self.parsers[k].feed(rx, n)
+                self.seen[k] = (self.seen[k] + n) & 0x3FFFFFFF
+                got += n
+        router = self.router
+        touched = router.touched
+        if touched:
+            router.touched = 0
+            for out in router.dests[touched]:
+                out.busy = True
+        for out in router.outputs:
+            if out.busy:
+                out.service()
+        if got:
+            self.bytes_in = (self.bytes_in + got) & 0x3FFFFFFF
+        now = self.ticks_ms()
+        if now != self.last_ms:
+            self.last_ms = now
+            self._housekeeping(now)
+        return got
+
+    def _housekeeping(self, now):
+        router = self.router
+        traffic = router.traffic != self.last_traffic
+        if traffic:
+            self.last_traffic = router.traffic
+            self.last_input_ms = now
+        self.panel.poll(now, router)
+        self.panel.show(now, router, traffic)
+        if self.selftest is not None:
+            self.selftest.tick(now)
+        if ((now - self.sysex_check_ms) & _TICKS_MASK) >= _SYSEX_TIMEOUT_MS:
+            self.sysex_check_ms = now
+            for parser in self.parsers:
+                if parser.in_sysex:
+                    if parser.sysex_bytes == parser.sysex_mark:
+                        parser.close_sysex()  # silent for a whole period: source gone
+                    parser.sysex_mark = parser.sysex_bytes
+        idle = (now - self.last_input_ms) & _TICKS_MASK
+        if (
+            router.preset_index != self.saved_preset
+            and idle >= _NVM_IDLE_MS
+            and not router.playing
+        ):
+            self._save_preset(router.preset_index)
+
+    def _save_preset(self, index):
+        # Flash writes stall interrupts for milliseconds: only when the desk is quiet.
+        self.saved_preset = index
+        if self.nvm is None:
+            return
+        record = self.nvm_record
+        record[0] = _NVM_MAGIC
+        record[1] = index
+        record[2] = index ^ 0xA5
+        self.nvm[0:3] = record  # one flash write; runs once per change, when idle
+
+    def next_wake_ms(self):
+        """ticks_ms at which housekeeping next has timed work, or None (simulator use)."""
+        now = self.last_ms
+        panel = self.panel
+        wakes = []
+        if panel.act_on:
+            wakes.append(panel.last_traffic_ms + 30)
+        if panel.fn_down and not panel.fn_used:
+            wakes.append(panel.fn_since + 1000)
+        if panel.error:
+            wakes.append(now + 100 - now % 100)
+        if self.router.preset_index >= 4:
+            wakes.append(now + 500 - now % 500)
+        if self.router.preset_index != self.saved_preset:
+            wakes.append(self.last_input_ms + _NVM_IDLE_MS)
+        for parser in self.parsers:
+            if parser.in_sysex:
+                wakes.append(self.sysex_check_ms + _SYSEX_TIMEOUT_MS)
+        if self.selftest is not None and not self.selftest.done:
+            wakes.append(self.selftest.next_ms)
+        if not wakes:
+            return None
+        best = wakes[0]
+        for w in wakes:
+            if ((w - best) & _TICKS_MASK) >= 0x10000000:
+                best = w  # w is earlier (ticks wrap at 2**29)
+        return best & _TICKS_MASK
+
+    # ---- status for the console, the simulator and the benchmark ----------------------
+
+    def parse_errors(self):
+        return sum(p.errors() for p in self.parsers)
+
+    def drops(self):
+        return sum(out.drops + out.rt_drops for out in self.router.outputs)
+
+    def queued(self):
+        return sum(out.queued() for out in self.router.outputs)
+
+
+class _NoPort:
+    """An output the board does not have: takes everything and sends nothing."""
+
+    buf = bytearray(8)
+
+    def room(self):
+        return 8
+
+    def send(self, n):
+        pass
+
+    def write(self, view, n):
+        return n
+
+
+class SelfTest:
+    """Hold FN at power-up: test note C4 on each output in turn, report what came back.
+
+    Loop an OUT into an IN with a MIDI cable: the console shows which input saw the note.
+    The LEDs step along with the output under test. Runs once, then the box carries on.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.index = -1
+        self.next_ms = app.ticks_ms()
+        self.before = list(app.seen)
+        self.results = []  # (output name, [input names that saw bytes])
+        self.done = False
+        log("self-test: sending C4 on channel 1 to each output in turn")
+
+    def tick(self, now):
+        if self.done or ((now - self.next_ms) & _TICKS_MASK) >= 0x10000000:
+            return  # not yet (ticks difference negative)
+        app = self.app
+        outputs = app.router.outputs
+        if self.index >= 0:
+            name = outputs[self.index].name
+            heard = [
+                app.input_names[k]
+                for k in range(len(app.seen))
+                if app.seen[k] != self.before[k]
+            ]
+            self.results.append((name, heard))
+            log("self-test: out %s -> %s" % (name, ", ".join(heard) if heard else "no input"))
+        leds = app.panel.preset_leds
+        for k in range(len(leds)):
+            leds[k].value = False
+        self.index += 1
+        if self.index >= len(outputs):
+            self.done = True
+            log("self-test: done")
+            return
+        if leds:
+            leds[self.index % len(leds)].value = True
+        self.before = list(app.seen)
+        out = outputs[self.index]
+        out.put(INTERNAL, 0x90, 60, 100)
+        out.put(INTERNAL, 0x80, 60, 0)
+        self.next_ms = (now + _SELFTEST_NOTE_MS) & _TICKS_MASK
+
+
+# ---- building the box from the board file (CircuitPython or the simulator) ---------------
+
+
+def build(presets_path=PRESETS_PATH):
+    import board
+    import busio
+    import digitalio
+    import keypad
+    import microcontroller
+    import rp2pio
+    import supervisor
+    import usb_midi
+
+    from switchyard import piotx
+    from switchyard.ports import PioOut, UartIn, UartOut, UsbIn, UsbOut
+
+    bf = load_board_file(board.board_id)
+
+    def pin(name):
+        try:
+            return getattr(board, name)
+        except AttributeError:
+            raise RuntimeError("boards/%s.py names pin %s, which board has not" % (board.board_id, name))
+
+    result = presets_module.load(presets_path)
+    for line in result.warnings:
+        log(line)
+    config = result.config
+    config_error = not result.ok
+    if config_error:
+        for line in result.errors:
+            log(line)
+        log("running the safe default: A and B merged to every output")
+        config = presets_module.safe_default()
+
+    # Self-test: FN held at power-up, read before keypad claims the pin.
+    fn_pin = [p for name, p in bf.BUTTONS if name == "FN"]
+    selftest = False
+    if fn_pin:
+        probe = digitalio.DigitalInOut(pin(fn_pin[0]))
+        probe.switch_to_input(pull=digitalio.Pull.UP)
+        selftest = not probe.value
+        probe.deinit()
+
+    # Hardware UARTs: RX for the inputs, TX for outputs that use the "uart" driver.
+    uart_tx = {}
+    outputs_spec = []
+    for name, driver, tx_pin in bf.OUTPUTS:
+        outputs_spec.append((name, driver, tx_pin))
+    uarts = {}
+    for name, index, rx_pin in bf.INPUTS:
+        tx = None
+        for out_name, driver, tx_pin in outputs_spec:
+            if driver == "uart" and _uart_index(tx_pin) == index:
+                tx = tx_pin
+                uart_tx[out_name] = index
+        uarts[index] = busio.UART(
+            tx=pin(tx) if tx else None,
+            rx=pin(rx_pin),
+            baudrate=31250,
+            timeout=0,
+            receiver_buffer_size=256,
+        )
+    inputs = [(name, UartIn(uarts[index])) for name, index, _ in bf.INPUTS]
+    ports_in, ports_out = usb_midi.ports[0], usb_midi.ports[1]
+    inputs.append(("USB", UsbIn(ports_in)))
+
+    outputs = []
+    for name, driver, tx_pin in outputs_spec:
+        if driver == "uart":
+            outputs.append((name, UartOut(uarts[uart_tx[name]], supervisor.ticks_ms), False))
+        else:
+            sm = rp2pio.StateMachine(
+                piotx.PROGRAM,
+                frequency=piotx.FREQUENCY,
+                first_out_pin=pin(tx_pin),
+                initial_out_pin_state=1,
+                initial_out_pin_direction=1,
+                first_sideset_pin=pin(tx_pin),
+                sideset_pin_count=piotx.SIDESET_PIN_COUNT,
+                sideset_enable=True,
+                initial_sideset_pin_state=1,
+                initial_sideset_pin_direction=1,
+                out_shift_right=True,
+            )
+            outputs.append((name, PioOut(sm), False))
+    outputs.append(("USB", UsbOut(ports_out), True))
+
+    keys = keypad.Keys(
+        [pin(p) for _, p in bf.BUTTONS], value_when_pressed=False, pull=True
+    )
+    leds = {}
+    for name, p in bf.LEDS:
+        led = digitalio.DigitalInOut(pin(p))
+        led.switch_to_output(value=False)
+        leds[name] = led
+    try:
+        app = App(inputs, outputs, config, supervisor.ticks_ms, keys, keypad.Event(), leds,
+                  microcontroller.nvm, config_error, selftest)
+    except ConfigError as err:
+        log("error:", presets_path, err)
+        app = App(inputs, outputs, presets_module.safe_default(), supervisor.ticks_ms, keys,
+                  keypad.Event(), leds, microcontroller.nvm, True, selftest)
+    log("preset %d: %s" % (app.router.preset_index + 1, app.router.presets[app.router.preset_index].name))
+    return app
+
+
+def _uart_index(tx_pin):
+    if tx_pin in ("GP0", "GP12", "GP16", "GP28"):
+        return 0
+    if tx_pin in ("GP4", "GP8", "GP20"):
+        return 1
+    return -1
+
+
+def main(presets_path=PRESETS_PATH):
+    app = build(presets_path)
+    step = app.step
+    while True:
+        step()
+

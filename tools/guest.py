@@ -1,0 +1,138 @@
+"""Guest-side code for running the engine inside MicroPython (tools/mprun.py).
+
+ENGINE_SETUP defines, inside the guest, port stand-ins with the same interface as
+switchyard.ports and an `engine(config_text, inputs)` factory returning a real
+switchyard.app.App. The stand-ins are as cheap as a Python object can be (attribute
+reads, one call per write), so the fuel measured is the engine's own work:
+- FeedIn.readinto copies the next chunk of a preloaded stream (one slice assignment);
+- AckSM mimics the rp2pio StateMachine used by ports.PioOut: every byte written is
+  reported sent by the next pass, i.e. an infinitely fast wire (CPU cost only; timing
+  is the simulator's job).
+BASELINE_SETUP is the same job done the plain adafruit_midi way: receive() each message
+and send() it to every output.
+"""
+
+ENGINE_SETUP = r"""
+from switchyard import presets
+from switchyard.app import App
+from switchyard.ports import PioOut
+
+class FeedIn:
+    # A preloaded input: hands out `chunk` bytes per read (views made once).
+    def __init__(self, data, chunk):
+        self.data = data
+        view = memoryview(data)
+        self.chunks = [view[k:k + chunk] for k in range(0, len(data), chunk)]
+        self.lengths = [len(c) for c in self.chunks]
+        self.index = 0
+        self.pos = 0
+    def rewind(self):
+        self.index = 0
+        self.pos = 0
+    def readinto(self, buf):
+        k = self.index
+        if k >= len(self.chunks):
+            return 0
+        n = self.lengths[k]
+        buf[0:n] = self.chunks[k]
+        self.index = k + 1
+        self.pos += n
+        return n
+
+class AckSM:
+    def __init__(self):
+        self.in_waiting = 0
+        self.pending_write = 0
+        self.sent = 0
+    def readinto(self, buf, end=0):
+        self.in_waiting -= end
+    def background_write(self, once=None):
+        n = len(once)
+        self.in_waiting += n
+        self.sent += n
+
+class CountUsb:
+    def __init__(self):
+        self.sent = 0
+    def write(self, view, n):
+        self.sent += n
+        return n
+
+def ticks_zero():
+    return 0
+
+OUTPUT_NAMES = ("1", "2", "3", "4", "5", "6")
+
+def engine(config_text, inputs):
+    result = presets.parse(config_text)
+    if not result.ok:
+        raise ValueError(result.errors[0])
+    outputs = [(name, PioOut(AckSM()), False) for name in OUTPUT_NAMES]
+    outputs.append(("USB", _UsbPort(), True))
+    return App(inputs, outputs, result.config, ticks_zero)
+
+class _UsbPort:
+    def __init__(self):
+        self.sent = 0
+    def write(self, view, n):
+        self.sent += n
+        return n
+
+def run_until_drained(app, feeds):
+    step = app.step
+    for f in feeds:
+        f.rewind()
+    passes = 0
+    while True:
+        got = step()
+        passes += 1
+        if not got:
+            busy = False
+            for out in app.router.outputs:
+                if out.busy:
+                    busy = True
+            if not busy:
+                done = True
+                for f in feeds:
+                    if f.pos < len(f.data):
+                        done = False
+                if done:
+                    return passes
+"""
+
+BASELINE_SETUP = r"""
+import adafruit_midi
+
+class BaseIn:
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+    def read(self, n):
+        chunk = self.data[self.pos:self.pos + n]
+        self.pos += len(chunk)
+        return chunk
+
+class BaseOut:
+    def __init__(self):
+        self.sent = 0
+    def write(self, buf, n=None):
+        self.sent += len(buf)
+
+def baseline(data, outputs):
+    src_port = BaseIn(data)
+    src = adafruit_midi.MIDI(midi_in=src_port, in_channel=None, in_buf_size=64)
+    outs = [adafruit_midi.MIDI(midi_out=BaseOut(), out_channel=0) for _ in range(outputs)]
+    return src, src_port, outs
+
+def run_baseline(src, src_port, outs):
+    src_port.pos = 0
+    receive = src.receive
+    while True:
+        msg = receive()
+        if msg is None:
+            if src_port.pos >= len(src_port.data):
+                return
+            continue
+        for out in outs:
+            out.send(msg)
+"""
