@@ -35,11 +35,16 @@ def parse_log(log: ByteLog) -> list[TimedMessage]:
     out: list[TimedMessage] = []
     t_first = None
     expecting = 0
+    running = 0  # mido does not take running status: the status byte is fed again
     for t_us, byte in log:
         if byte < 0xF8:
             if byte >= 0x80 or expecting == 0:
                 t_first = t_us  # a status byte, or running status starting a message
+                if byte < 0x80 and running:
+                    parser.feed_byte(running)
             expecting = 1
+            if byte >= 0x80:
+                running = byte if byte < 0xF0 else 0
         parser.feed_byte(byte)
         for msg in parser:
             if msg.type in ("clock", "start", "continue", "stop", "active_sensing", "reset"):

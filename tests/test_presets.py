@@ -936,3 +936,21 @@ except Exception as e:
     ]
     assert got["shipped_ok"] is True
     assert got["safe"] == presets.describe(presets.safe_default())
+
+
+def test_too_many_channel_moved_note_routes_is_an_error():
+    routes = ", ".join(
+        '{"from": "B", "to": ["%d"], "types": ["notes"], "to_channel": %d}' % (k, k)
+        for k in range(1, 6)
+    )
+    text = '{"version": 1, "presets": [{"name": "x", "routes": [%s]}]}' % routes
+    result = presets.parse(text)
+    assert not result.ok
+    assert any(
+        "presets[0].routes[4]" in e and "tracks at most 4" in e for e in result.errors
+    ), result.errors
+    four = ", ".join(
+        '{"from": "B", "to": ["%d"], "types": ["notes"], "to_channel": %d}' % (k, k)
+        for k in range(1, 5)
+    )
+    assert presets.parse('{"version": 1, "presets": [{"name": "x", "routes": [%s]}]}' % four).ok

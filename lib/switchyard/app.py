@@ -9,7 +9,7 @@ then calls `App.step()` forever. The simulator calls `build()` and `step()` the 
 import sys
 
 from switchyard import presets as presets_module
-from switchyard.merge import INTERNAL, Output
+from switchyard.merge import Output, PioOutput
 from switchyard.midi import const
 from switchyard.panel import Panel
 from switchyard.router import INPUT_NAMES, OUTPUT_NAMES, ConfigError, Router
@@ -36,7 +36,7 @@ def load_board_file(board_id):
     try:
         __import__(name)
     except ImportError:
-        raise RuntimeError(
+        raise RuntimeError(  # noqa: B904 (CircuitPython has no exception chaining)
             "no board file boards/%s.py for board_id %r: copy one from boards/ and adjust its pins"
             % (board_id, board_id)
         )
@@ -60,7 +60,10 @@ class App:
                  nvm=None, config_error=False, selftest=False):
         # inputs: list of (name, port); outputs: list of (name, port, usb) in OUTPUT_NAMES order
         self.ticks_ms = ticks_ms
-        self.outputs = [Output(name, port, usb) for name, port, usb in outputs]
+        self.outputs = [
+            PioOutput(name, port) if hasattr(port, "sm") else Output(name, port, usb)
+            for name, port, usb in outputs
+        ]
         by_name = {}
         for out in self.outputs:
             by_name[out.name] = out
@@ -250,8 +253,8 @@ class SelfTest:
             leds[self.index % len(leds)].value = True
         self.before = list(app.seen)
         out = outputs[self.index]
-        out.put(INTERNAL, 0x90, 60, 100)
-        out.put(INTERNAL, 0x80, 60, 0)
+        out.put(0x90, 60, 100)
+        out.put(0x80, 60, 0)
         self.next_ms = (now + _SELFTEST_NOTE_MS) & _TICKS_MASK
 
 
@@ -277,7 +280,9 @@ def build(presets_path=PRESETS_PATH):
         try:
             return getattr(board, name)
         except AttributeError:
-            raise RuntimeError("boards/%s.py names pin %s, which board has not" % (board.board_id, name))
+            raise RuntimeError(  # noqa: B904
+                "boards/%s.py names pin %s, which this board has not" % (board.board_id, name)
+            )
 
     result = presets_module.load(presets_path)
     for line in result.warnings:
@@ -305,7 +310,7 @@ def build(presets_path=PRESETS_PATH):
     for name, driver, tx_pin in bf.OUTPUTS:
         outputs_spec.append((name, driver, tx_pin))
     uarts = {}
-    for name, index, rx_pin in bf.INPUTS:
+    for _, index, rx_pin in bf.INPUTS:
         tx = None
         for out_name, driver, tx_pin in outputs_spec:
             if driver == "uart" and _uart_index(tx_pin) == index:
@@ -318,11 +323,11 @@ def build(presets_path=PRESETS_PATH):
             timeout=0,
             receiver_buffer_size=256,
         )
-    inputs = [(name, UartIn(uarts[index])) for name, index, _ in bf.INPUTS]
+    inputs = [(name, UartIn(uarts[index])) for name, index, _ in bf.INPUTS]  # type: list
     ports_in, ports_out = usb_midi.ports[0], usb_midi.ports[1]
     inputs.append(("USB", UsbIn(ports_in)))
 
-    outputs = []
+    outputs = []  # type: list
     for name, driver, tx_pin in outputs_spec:
         if driver == "uart":
             outputs.append((name, UartOut(uarts[uart_tx[name]], supervisor.ticks_ms), False))
@@ -330,6 +335,9 @@ def build(presets_path=PRESETS_PATH):
             sm = rp2pio.StateMachine(
                 piotx.PROGRAM,
                 frequency=piotx.FREQUENCY,
+                init=piotx.INIT,
+                mov_status_type="txfifo",
+                mov_status_n=piotx.MOV_STATUS_N,
                 first_out_pin=pin(tx_pin),
                 initial_out_pin_state=1,
                 initial_out_pin_direction=1,
@@ -358,7 +366,8 @@ def build(presets_path=PRESETS_PATH):
         log("error:", presets_path, err)
         app = App(inputs, outputs, presets_module.safe_default(), supervisor.ticks_ms, keys,
                   keypad.Event(), leds, microcontroller.nvm, True, selftest)
-    log("preset %d: %s" % (app.router.preset_index + 1, app.router.presets[app.router.preset_index].name))
+    router = app.router
+    log("preset %d: %s" % (router.preset_index + 1, router.presets[router.preset_index].name))
     return app
 
 

@@ -1,101 +1,104 @@
-"""Per-output merge queues and pacing.
+"""Per-output merge queue and pacing.
 
-Each output keeps one lane per source (A, B, USB and the box itself) and a small realtime
-ring. A lane is a ring of 4-byte slots in one bytearray, head and tail kept in its last
-bytes, so the router can queue a message with a few byte stores and no call:
+Each output has one ring of whole messages in arrival order, whatever input they came
+from, so merging is first come, first served and finding the next message costs nothing.
+A ring is 4-byte slots in one bytearray, head and tail kept in its last bytes, so the
+router queues a message with a few byte stores and no call:
 
-    lane[slot]     status (or one SysEx byte)     lane[HEAD]  head slot offset
-    lane[slot+1]   data 1                         lane[TAIL]  tail slot offset
-    lane[slot+2]   data 2                         lane[DROPS]  messages dropped (16 bits)
+    ring[slot]     status            ring[HEAD]  head slot offset
+    ring[slot+1]   data 1            ring[TAIL]  tail slot offset
+    ring[slot+2]   data 2            ring[DROPS] messages dropped (16 bits)
+    ring[slot+3]   source (SysEx)
 
-The pacer moves bytes to the port only as fast as the port takes them without queueing
-deep in hardware, so realtime bytes jump every queue:
-- messages from different sources never interleave; a realtime byte may go out between two
-  bytes of a message on DIN (MIDI allows it), never on USB (whole messages per write);
-- a SysEx holds its output until it ends; other sources wait in their lanes;
-- a full lane drops the whole new message and counts it (a SysEx that no longer fits is
-  cut and closed with F7, counted); realtime has its own ring, so a clock never waits
-  behind a dropped note and is only lost when the port is dead;
-- DIN outputs use running status; USB never does.
+SysEx is streamed: its F0 takes a slot in the ring (a marker naming the source) and its
+bytes flow through a per-source SysEx lane. When the pacer reaches the marker it sends
+from that lane until F7, so the SysEx holds the output and every message queued after the
+marker, from any input, waits behind it.
+
+The pacer hands the port only as many bytes as it takes without queueing deep in
+hardware, so realtime bytes (their own small ring) jump every queue: on DIN between two
+bytes of a message if need be (MIDI allows it), on USB only between messages. A full ring
+drops the whole new message and counts it; a SysEx that outgrows its lane is cut and
+closed with F7 (counted). DIN outputs use running status; USB never does.
 """
 
 from switchyard.midi import STATUS_DATA_LENGTH, const
 
-SOURCES = const(4)  # A, B, USB, INTERNAL
-INTERNAL = const(3)  # panic and self-test messages come from the box itself
-LANE_BYTES = const(256)  # 64 slots: 63 messages (20 ms of a full wire) per source
+SOURCES = const(4)  # A, B, USB and the box itself
+INTERNAL = const(3)  # panic and self-test messages
+RING_BYTES = const(256)  # 64 slots: 63 messages, 60 ms of a full wire
 HEAD = const(256)
 TAIL = const(257)
-DROPS = const(258)  # 16-bit drop count, low byte first
-RT_SIZE = const(32)
-_RT_MASK = const(31)
+DROPS = const(258)
+_SYSEX = const(0xF0)
+_SYSEX_END = const(0xF7)
+_LANE_MASK = const(127)  # SysEx lane: 127 bytes in flight per source
+_LANE_HEAD = const(128)
+_LANE_TAIL = const(129)
+_RT_MASK = const(15)
 _USB_CHUNK = const(48)
+_PIO_BATCH = const(16)  # bytes per DMA batch (a realtime byte never waits behind one)
 
 
-def new_lane():
-    return bytearray(LANE_BYTES + 4)
+def new_ring():
+    return bytearray(RING_BYTES + 4)
 
 
-def lane_drop(lane):
-    """Count one message dropped on a full lane (the rare path)."""
-    low = lane[DROPS] + 1
+def ring_drop(ring):
+    """Count one message dropped on a full ring (the rare path)."""
+    low = ring[DROPS] + 1
     if low > 0xFF:
         low = 0
-        lane[DROPS + 1] = (lane[DROPS + 1] + 1) & 0xFF
-    lane[DROPS] = low
-
-
-def lane_drops(lane):
-    return lane[DROPS] | (lane[DROPS + 1] << 8)
+        ring[DROPS + 1] = (ring[DROPS + 1] + 1) & 0xFF
+    ring[DROPS] = low
 
 
 class Output:
-    """One output: its lanes, realtime ring and the pacer for its port."""
+    """One output: its message ring, SysEx lanes, realtime ring and the pacer."""
 
     def __init__(self, name, port, usb):
         self.name = name
         self.port = port
         self.usb = usb
-        self.lanes = [new_lane() for _ in range(SOURCES)]
-        self.sysex_open = bytearray(SOURCES)  # 1 while a SysEx slot run is open per source
-        self.sysex_cut = bytearray(SOURCES)  # 1 once that SysEx no longer fits
-        self.rt = bytearray(RT_SIZE)
+        self.ring = new_ring()
+        self.lanes = [bytearray(_LANE_MASK + 3) for _ in range(SOURCES)]
+        self.lane_open = bytearray(SOURCES)  # 1 while that source's SysEx runs here
+        self.lane_cut = bytearray(SOURCES)  # 1 once that SysEx no longer fits
+        self.rt = bytearray(_RT_MASK + 1)
         self.rt_head = 0
         self.rt_tail = 0
-        self.cur = -1  # lane whose message is being sent, -1 between messages
-        self.pos = 0  # next byte within the current slot
-        self.left = 0  # bytes of the current message still to send; -1 while in SysEx
-        self.next_source = 0  # round-robin start between lanes
+        self.msg = bytearray(2)  # data bytes of the message being sent
+        self.pos = 0
+        self.left = 0  # data bytes of that message still to send
+        self.sysex = None  # the lane being sent, between the F0 marker and F7
         self.running = 0  # last channel status sent (DIN running status), 0 = none
-        self.busy = False  # something queued: the loop calls service()
+        self.busy = False  # something to send: the loop calls service()
         self.rt_drops = 0
-        self.extra_drops = 0  # drops counted beyond the lanes' byte counters
+        self.sysex_drops = 0
         self.sent = 0  # bytes handed to the port (wraps at 2**30)
-        # USB: bytes taken from the lanes but not yet by the host; always at the front.
+        # USB: bytes taken from the queue but not yet by the host, always at the front.
         self.pending = bytearray(_USB_CHUNK)
         self.pending_views = [memoryview(self.pending)[:k] for k in range(_USB_CHUNK + 1)]
         self.pending_len = 0
 
     @property
     def drops(self):
-        total = self.extra_drops
-        for lane in self.lanes:
-            total += lane_drops(lane)
-        return total
+        ring = self.ring
+        return ring[DROPS] + (ring[DROPS + 1] << 8) + self.sysex_drops
 
-    # ---- filling (router side; the router also inlines `put` on its hot path) -------
+    # ---- filling (the router inlines the same stores on its hot path) ----------------
 
-    def put(self, source, status, data1, data2):
-        lane = self.lanes[source]
-        tail = lane[TAIL]
+    def put(self, status, data1, data2):
+        ring = self.ring
+        tail = ring[TAIL]
         nxt = (tail + 4) & 0xFF
-        if nxt == lane[HEAD]:
-            lane_drop(lane)
+        if nxt == ring[HEAD]:
+            ring_drop(ring)
             return False
-        lane[tail] = status
-        lane[tail + 1] = data1
-        lane[tail + 2] = data2
-        lane[TAIL] = nxt
+        ring[tail] = status
+        ring[tail + 1] = data1
+        ring[tail + 2] = data2
+        ring[TAIL] = nxt
         self.busy = True
         return True
 
@@ -103,112 +106,113 @@ class Output:
         tail = self.rt_tail
         nxt = (tail + 1) & _RT_MASK
         if nxt == self.rt_head:
-            self.rt_drops += 1
+            self.rt_drops += 1  # only when the port is dead: 16 realtime bytes waiting
             return
         self.rt[tail] = byte
         self.rt_tail = nxt
         self.busy = True
 
-    def free_slots(self, source):
-        lane = self.lanes[source]
-        return ((lane[HEAD] - lane[TAIL] - 4) & 0xFF) >> 2
-
     def sysex_start(self, source):
-        # A slot for F0 and one kept free for the closing F7.
-        if self.free_slots(source) < 2:
-            self.sysex_cut[source] = 1
-            self.sysex_open[source] = 0
-            self.extra_drops += 1
+        # The lane is not reset: an earlier SysEx from this source may still be in it.
+        self.lane_cut[source] = 0
+        ring = self.ring
+        tail = ring[TAIL]
+        nxt = (tail + 4) & 0xFF
+        if nxt == ring[HEAD]:
+            ring_drop(ring)
+            self.lane_open[source] = 0
             return
-        self.sysex_cut[source] = 0
-        self.sysex_open[source] = 1
-        self.put(source, 0xF0, 0, 0)
+        ring[tail] = _SYSEX
+        ring[tail + 3] = source
+        ring[TAIL] = nxt
+        self.lane_open[source] = 1
+        self.busy = True
 
     def sysex_data(self, source, byte):
-        if self.sysex_cut[source] or not self.sysex_open[source]:
+        if not self.lane_open[source] or self.lane_cut[source]:
             return
-        if self.free_slots(source) < 2:
-            self.sysex_cut[source] = 1  # cut here; the F7 still fits
-            self.extra_drops += 1
+        lane = self.lanes[source]
+        tail = lane[_LANE_TAIL]
+        # keep one byte free for the closing F7
+        if ((lane[_LANE_HEAD] - tail - 1) & _LANE_MASK) < 2:
+            self.lane_cut[source] = 1
+            self.sysex_drops += 1
             return
-        self.put(source, byte, 0, 0)
+        lane[tail] = byte
+        lane[_LANE_TAIL] = (tail + 1) & _LANE_MASK
 
     def sysex_end(self, source):
-        if self.sysex_open[source]:
-            self.sysex_open[source] = 0
-            self.put(source, 0xF7, 0, 0)
+        if self.lane_open[source]:
+            self.lane_open[source] = 0
+            lane = self.lanes[source]
+            tail = lane[_LANE_TAIL]
+            lane[tail] = _SYSEX_END
+            lane[_LANE_TAIL] = (tail + 1) & _LANE_MASK
 
     def queued(self):
-        """Messages and bytes waiting in this output (rough, for drain checks)."""
-        total = (self.rt_tail - self.rt_head) & _RT_MASK
-        for lane in self.lanes:
-            total += ((lane[TAIL] - lane[HEAD]) & 0xFF) >> 2
-        return total + self.pending_len + (1 if self.cur >= 0 else 0)
+        """Messages (and bytes in flight to the port) still waiting here."""
+        ring = self.ring
+        total = ((ring[TAIL] - ring[HEAD]) & 0xFF) >> 2
+        total += (self.rt_tail - self.rt_head) & _RT_MASK
+        return total + self.left + self.pending_len + (0 if self.sysex is None else 1)
 
-    # ---- draining (pacer side) -------------------------------------------------------
+    # ---- draining (the pacer) ------------------------------------------------------
 
-    def _next_byte(self):
-        """Next non-realtime byte for the wire, or -1 if none may go now."""
-        cur = self.cur
-        if cur >= 0:
-            lane = self.lanes[cur]
-            head = lane[HEAD]
-            left = self.left
-            if left > 0:
-                byte = lane[head + self.pos]
-                if left == 1:
-                    lane[HEAD] = (head + 4) & 0xFF
-                    self.cur = -1
-                else:
-                    self.left = left - 1
-                    self.pos += 1
-                return byte
-            # Inside a SysEx: one byte a slot, until F7.
-            if head == lane[TAIL]:
-                return -1  # waiting for the source; other lanes wait too
+    def _next(self):
+        """Next non-realtime byte for the wire, or -1 when none may go now."""
+        left = self.left
+        if left:
+            pos = self.pos
+            self.pos = pos + 1
+            self.left = left - 1
+            return self.msg[pos]
+        lane = self.sysex
+        if lane is not None:
+            head = lane[_LANE_HEAD]
+            if head == lane[_LANE_TAIL]:
+                return -1  # the SysEx source is still sending; everything else waits
             byte = lane[head]
-            lane[HEAD] = (head + 4) & 0xFF
-            if byte == 0xF7:
-                self.cur = -1
+            lane[_LANE_HEAD] = (head + 1) & _LANE_MASK
+            if byte == _SYSEX_END:
+                self.sysex = None
             return byte
-        # Between messages: the next lane with a message, round robin.
-        lanes = self.lanes
-        s = self.next_source
-        for _ in range(SOURCES):
-            lane = lanes[s]
-            head = lane[HEAD]
-            if head != lane[TAIL]:
-                break
-            s = (s + 1) & 3
-        else:
+        ring = self.ring
+        head = ring[HEAD]
+        if head == ring[TAIL]:
             return -1
-        self.next_source = (s + 1) & 3
-        status = lane[head]
-        if status == 0xF0:
-            lane[HEAD] = (head + 4) & 0xFF
-            self.cur = s
-            self.left = -1
+        status = ring[head]
+        ring[HEAD] = (head + 4) & 0xFF
+        if status == _SYSEX:
+            self.sysex = self.lanes[ring[head + 3]]
             self.running = 0
             return status
         length = STATUS_DATA_LENGTH[status - 0x80]
-        if length == 0:
-            lane[HEAD] = (head + 4) & 0xFF
-            if status >= 0xF0:
-                self.running = 0
-            return status
-        self.cur = s
-        self.left = length
-        self.pos = 1
+        if length:
+            msg = self.msg
+            msg[0] = ring[head + 1]
+            msg[1] = ring[head + 2]
+            self.pos = 0
+            self.left = length
         if status >= 0xF0:
             self.running = 0
         elif status == self.running and not self.usb:
-            return self._next_byte()  # running status: the status byte is not sent
+            return self._next()  # running status: the status byte is not sent again
         else:
             self.running = status
         return status
 
+    def _fill(self, buf, n, limit):
+        """Put non-realtime bytes into buf[n:limit] one by one; returns the new n."""
+        while n < limit:
+            byte = self._next()
+            if byte < 0:
+                break
+            buf[n] = byte
+            n += 1
+        return n
+
     def service(self):
-        """Hand the port what it can take now without blocking."""
+        """Hand the port what it takes now without blocking."""
         port = self.port
         if self.usb:
             self._service_usb(port)
@@ -217,18 +221,18 @@ class Output:
         if room <= 0:
             return
         buf = port.buf
-        n = 0
         rt = self.rt
+        n = 0
         while n < room:
             head = self.rt_head
             if head != self.rt_tail:
                 buf[n] = rt[head]
                 self.rt_head = (head + 1) & _RT_MASK
             else:
-                byte = self._next_byte()
+                byte = self._next()
                 if byte < 0:
-                    if self.cur < 0:
-                        self.busy = False  # drained; put() sets it again
+                    if self.sysex is None:
+                        self.busy = False  # drained; the router sets it again
                     break
                 buf[n] = byte
             n += 1
@@ -237,12 +241,12 @@ class Output:
             self.sent = (self.sent + n) & 0x3FFFFFFF
 
     def _service_usb(self, port):
-        # USB takes whole messages: realtime only between messages; a short write keeps
-        # the remainder at the front of `pending` and nothing else goes until it is taken.
+        # Whole messages: realtime only between messages. A short write keeps the rest at
+        # the front of `pending`, and nothing else goes until the host has taken it.
         pending = self.pending
         end = self.pending_len
         while end < _USB_CHUNK:
-            if self.cur < 0:
+            if not self.left and self.sysex is None:
                 if end > _USB_CHUNK - 3:
                     break  # the next message might not fit whole
                 head = self.rt_head
@@ -251,13 +255,14 @@ class Output:
                     self.rt_head = (head + 1) & _RT_MASK
                     end += 1
                     continue
-            byte = self._next_byte()
+            byte = self._next()
             if byte < 0:
                 break
             pending[end] = byte
             end += 1
         if end == 0:
-            self.busy = False
+            if self.sysex is None:
+                self.busy = False
             return
         wrote = port.write(self.pending_views[end], end)
         self.sent = (self.sent + wrote) & 0x3FFFFFFF
@@ -265,3 +270,84 @@ class Output:
             for k in range(end - wrote):
                 pending[k] = pending[wrote + k]
         self.pending_len = end - wrote
+
+
+class PioOutput(Output):
+    """A DIN output on the switchyard.piotx program (ports.PioOut).
+
+    Realtime bytes skip the queue inside the PIO: one `set y` executed on the state
+    machine, one outstanding at a time (the program pushes Y back when the slot is free).
+    Everything else goes in DMA batches of up to _PIO_BATCH bytes, as soon as the previous
+    batch has been moved into the PIO FIFO, so under load each pass moves several bytes
+    with one call. This runs for every busy output on every pass, so it talks to the state
+    machine directly rather than through port methods.
+    """
+
+    def __init__(self, name, port):
+        Output.__init__(self, name, port, False)
+        self.sm = port.sm
+        self.acks = port.acks
+        self.bufs = port.bufs
+        self.views = port.views
+        self.rt_exec = port.rt_exec
+        self.which = 0
+        self.rt_waiting = False  # a realtime byte is in Y, not yet sent
+        self.dma_used = False  # StateMachine.writing reads True until the first DMA ends
+
+    def service(self):
+        sm = self.sm
+        if self.rt_waiting:
+            done = sm.in_waiting
+            if done:
+                sm.readinto(self.acks, end=done)
+                self.rt_waiting = False
+        head = self.rt_head
+        if head != self.rt_tail and not self.rt_waiting:
+            sm.run(self.rt_exec[self.rt[head] & 7])
+            self.rt_head = (head + 1) & _RT_MASK
+            self.rt_waiting = True
+            self.sent = (self.sent + 1) & 0x3FFFFFFF
+        if self.dma_used and sm.writing:
+            return  # the previous batch is still being moved into the FIFO
+        which = self.which
+        buf = self.bufs[which]
+        n = 0
+        if self.left or self.sysex is not None:
+            n = self._fill(buf, n, _PIO_BATCH)  # finish what a call to _next() began
+        if self.sysex is None:
+            # Whole messages straight from the ring: the common case, inlined.
+            ring = self.ring
+            head = ring[HEAD]
+            tail = ring[TAIL]
+            running = self.running
+            while head != tail and n <= _PIO_BATCH - 3:
+                status = ring[head]
+                if status == _SYSEX:
+                    break  # SysEx: _fill() streams it from its lane
+                if status >= 0xF0:
+                    running = 0
+                    buf[n] = status
+                    n += 1
+                elif status != running:
+                    running = status
+                    buf[n] = status
+                    n += 1
+                length = STATUS_DATA_LENGTH[status - 0x80]
+                if length:
+                    buf[n] = ring[head + 1]
+                    n += 1
+                    if length == 2:
+                        buf[n] = ring[head + 2]
+                        n += 1
+                head = (head + 4) & 0xFF
+            ring[HEAD] = head
+            self.running = running
+            if head != tail and n < _PIO_BATCH and ring[head] == _SYSEX:
+                n = self._fill(buf, n, _PIO_BATCH)
+        if n:
+            sm.background_write(once=self.views[which][n])
+            self.dma_used = True
+            self.which = which ^ 1
+            self.sent = (self.sent + n) & 0x3FFFFFFF
+        elif self.sysex is None and not self.rt_waiting and self.rt_head == self.rt_tail:
+            self.busy = False  # drained; the router sets it again

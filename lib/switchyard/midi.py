@@ -8,8 +8,8 @@ try:
     from micropython import const
 except ImportError:  # CPython (simulator, tools)
 
-    def const(x):  # type: ignore[no-untyped-def]
-        return x
+    def const(expr):  # type: ignore[misc]
+        return expr
 
 
 # Route filter types, in the order presets.json names them. A type's bit in a route's
@@ -113,7 +113,7 @@ STATUS_TYPE = bytes(
 )
 
 
-def type_mask(names):  # type: ignore[no-untyped-def]
+def type_mask(names):
     """Bit mask of route types from their names; raises ValueError on an unknown name."""
     mask = 0
     for name in names:

@@ -1,35 +1,78 @@
-"""PIO MIDI transmitter that reports every byte it has sent.
+"""PIO MIDI transmitter with a realtime lane that jumps the FIFO.
 
-busio.UART.write returns as soon as bytes sit in a 32-byte FIFO and has no way to tell how
-many are still queued, and adafruit_pio_uart's write spins until its FIFO drains. This
-program sends 8N1 at 8 PIO cycles a bit and pushes one word into the RX FIFO as each byte's
-stop bit begins, so the firmware knows exactly how many bytes are still in hardware and
-keeps at most one queued behind the one on the wire (a clock byte waits <= 2 byte times).
+busio.UART.write returns once bytes sit in a 32-byte FIFO that no one can jump, and
+adafruit_pio_uart's write spins until its FIFO drains. Here normal bytes go in by DMA
+(background_write, returns at once) in batches of any size, while a realtime byte
+(clock, start, stop...) is handed to the state machine through its Y register: the CPU
+executes `set y, code` on the state machine (StateMachine.run), and the program checks Y
+before every byte, so the realtime byte goes out as soon as the byte on the wire ends,
+ahead of everything queued. A realtime byte therefore waits at most one byte time
+(320 us), however deep the queue.
 
-    .program switchyard_uart_tx_ack
+Realtime bytes are F8 FA FB FC FE FF: five high bits and three low bits. Y holds the
+low three bits plus 8, so it is never 0 (0 = no request). As it sends a realtime byte
+the program clears Y and pushes its value into the RX FIFO: the CPU reads it back to know
+the Y slot is free again. Normal bytes push nothing.
+
+    .program switchyard_midi_tx
     .side_set 1 opt
-        pull       side 1 [6]   ; stop bit / idle high until the next byte
-        set x, 7   side 0 [7]   ; start bit
+    wait_loop:
+        jmp !y check_fifo      side 1       ; idle high; a realtime request first
+        set x, 2               side 1 [2]
+        mov osr, y             side 0 [7]   ; start bit
+    rt_bits:
+        out pins, 1                         ; bits 0..2 from Y
+        jmp x-- rt_bits [6]
+        mov isr, y             side 1 [7]   ; bits 3..7 are 1
+        set y, 0               side 1 [7]
+        push noblock           side 1 [7]   ; Y is free again: tell the CPU
+        nop                    side 1 [7]
+        nop                    side 1 [7]
+        jmp wait_loop          side 1 [3]   ; stop bit
+    check_fifo:
+        mov x, status                       ; all ones while the TX FIFO is empty
+        jmp !x have_data
+        jmp wait_loop
+    have_data:
+        pull                   side 1
+        set x, 7               side 0 [7]   ; start bit
     bitloop:
-        out pins, 1             ; 8 data bits, LSB first
+        out pins, 1                         ; 8 data bits, LSB first
         jmp x-- bitloop [6]
-        push noblock side 1     ; stop bit begins: report one byte sent
+        jmp wait_loop          side 1 [3]   ; stop bit
 
-tests/test_piotx.py assembles the source above with adafruit_pioasm and compares.
+Every byte, normal or realtime, is 80 cycles (10 bits at 8 cycles a bit) start to start
+when they follow each other. Run it at 250 kHz with mov_status_type="txfifo",
+mov_status_n=1 and init = INIT (Y = 0). tests/test_piotx.py assembles the source above
+with adafruit_pioasm, compares, and runs the words on a small PIO emulator.
 """
 
 import array
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[no-untyped-def]
-        return x
-
+from switchyard.midi import const
 
 BAUD = const(31250)
 CYCLES_PER_BIT = const(8)
 FREQUENCY = const(250000)  # BAUD * CYCLES_PER_BIT
-PROGRAM = array.array("H", [0x9EA0, 0xF727, 0x6001, 0x0642, 0x9800])
+PROGRAM = array.array(
+    "H",
+    [
+        0x186B, 0xFA22, 0xB7E2, 0x6001, 0x0643, 0xBFC2, 0xFF40, 0x9F00, 0xBF42, 0xBF42,
+        0x1B00, 0xA025, 0x002E, 0x0000, 0x98A0, 0xF727, 0x6001, 0x0650, 0x1B00,
+    ],
+)
 SIDESET_PIN_COUNT = const(1)
+MOV_STATUS_N = const(1)
+INIT = array.array("H", [0xE040])  # set y, 0
+SET_Y = const(0xE040)  # `set y, <5-bit value>`, executed by StateMachine.run()
+_REALTIME_FLAG = const(8)
+
+
+def realtime_code(byte):
+    """The Y value that makes the program send realtime `byte` (F8..FF)."""
+    return (byte & 7) | _REALTIME_FLAG
+
+
+def realtime_exec():
+    """One preallocated `set y, code` program per realtime byte, indexed by byte & 7."""
+    return tuple(array.array("H", [SET_Y | realtime_code(0xF8 | k)]) for k in range(8))

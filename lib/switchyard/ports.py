@@ -11,7 +11,7 @@ the real objects (or the simulator's doubles), so the engine also runs under Mic
 
 from switchyard.midi import const
 
-_PIO_DEPTH = const(2)  # bytes in hardware: one on the wire, one waiting behind it
+_PIO_BATCH = const(16)  # must match merge._PIO_BATCH
 _UART_DEPTH_MB = const(4000)  # busio.UART estimate: 4 bytes (milli-bytes), see UartOut
 _MB_PER_MS = const(3125)  # 31250 baud, 10 bits a byte: 3.125 bytes per ms
 _TICKS_MASK = const(0x1FFFFFFF)  # supervisor.ticks_ms wraps at 2**29
@@ -40,44 +40,24 @@ class UsbIn:
 
 
 class PioOut:
-    """A DIN output on the switchyard.piotx program: exact count of bytes in hardware.
+    """A DIN output on the switchyard.piotx program: realtime bytes jump the queue.
 
-    The program pushes one word into the RX FIFO as each byte's stop bit begins, so
-    `in_flight` (bytes written minus bytes reported) is exact and kept <= 2: a realtime
-    byte waits at most for the byte on the wire and one behind it. Writes go by DMA
-    (background_write), which returns at once; two staging buffers alternate so DMA never
-    reads a buffer the pacer is filling.
+    Holds the state machine and the buffers made once for it: two DMA batch buffers
+    (alternating, so DMA never reads one being filled), a view of each for every batch
+    length, the RX words the program pushes back, and one `set y` program per realtime
+    byte. merge.PioOutput does the per-pass work on these fields directly.
     """
 
     def __init__(self, state_machine):
+        from switchyard import piotx
+
         self.sm = state_machine
-        self.in_flight = 0
         self.acks = bytearray(4)
-        self.bufs = (bytearray(_PIO_DEPTH), bytearray(_PIO_DEPTH))
-        self.views = (
-            (memoryview(self.bufs[0])[:1], memoryview(self.bufs[0])[:2]),
-            (memoryview(self.bufs[1])[:1], memoryview(self.bufs[1])[:2]),
+        self.bufs = (bytearray(_PIO_BATCH), bytearray(_PIO_BATCH))
+        self.views = tuple(
+            tuple(memoryview(buf)[:k] for k in range(_PIO_BATCH + 1)) for buf in self.bufs
         )
-        self.which = 0
-        self.buf = self.bufs[0]
-
-    def room(self):
-        sm = self.sm
-        done = sm.in_waiting
-        if done:
-            sm.readinto(self.acks, end=done)
-            self.in_flight -= done
-            if self.in_flight < 0:
-                self.in_flight = 0
-        if sm.pending_write:
-            return 0
-        return _PIO_DEPTH - self.in_flight
-
-    def send(self, n):
-        self.sm.background_write(once=self.views[self.which][n - 1])
-        self.in_flight += n
-        self.which ^= 1
-        self.buf = self.bufs[self.which]
+        self.rt_exec = piotx.realtime_exec()
 
 
 class UartOut:

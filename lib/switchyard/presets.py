@@ -57,6 +57,7 @@ except ImportError:
 INPUTS = ("A", "B", "USB")
 OUTPUTS = ("1", "2", "3", "4", "5", "6", "USB")
 MAX_PRESETS = 8
+MAX_NOTE_REWRITES = 4  # routes (all presets) that move notes to another channel: 2 KB each
 ALL_CHANNELS = 0xFFFF
 CONTROL_INPUTS = ("any", "A", "B", "USB")
 SWITCH_MODES = ("now", "bar")
@@ -871,6 +872,19 @@ class _Checker:
             if "routes" in preset:
                 routes = self.routes(preset["routes"], path + ".routes", devices)
             result.append(Preset(name, routes))
+        rewrites = []
+        notes = 1 << midi.T_NOTES
+        for i, preset in enumerate(result):
+            for k, route in enumerate(preset.routes):
+                if (route.to_channel or route.follow_input) and route.types & notes:
+                    rewrites.append("presets[%d].routes[%d]" % (i, k))
+        if len(rewrites) > MAX_NOTE_REWRITES:
+            self.error(
+                rewrites[MAX_NOTE_REWRITES],
+                "%d routes move notes to another channel (to_channel or follow), the box "
+                "tracks at most %d; drop \"notes\" from some of them or play those parts on "
+                "their own channel" % (len(rewrites), MAX_NOTE_REWRITES),
+            )
         return result
 
     def routes(self, routes: "Any", path: str, devices: dict) -> list:
@@ -998,7 +1012,7 @@ class _Checker:
         masters = {}  # device name -> the input that brings its clock in this preset
         for _, _, r in placed:
             name = _device(devices, r.source)
-            if r.types & _CLOCK_BIT and name and name not in masters:
+            if _carries_clock(r) and name and name not in masters:
                 masters[name] = r.source
         for i, written, r in placed:
             own = _device(devices, r.source)
@@ -1015,7 +1029,7 @@ class _Checker:
                         'device echoes its input (MIDI thru or echo on); drop "%s" or turn the '
                         "echo off" % (r.source, devices[r.source], label, out, out),
                     )
-                elif r.types & _CLOCK_BIT and dev in masters:
+                elif _carries_clock(r) and dev in masters:
                     self.warn(
                         opath,
                         "clock goes to output %s (%s), the clock master of this preset (its "
@@ -1066,6 +1080,11 @@ def type_codes(types: int) -> str:
         if types & (1 << i):
             codes.append(TYPE_CODES.get(name, name))
     return "+".join(codes)
+
+
+def _carries_clock(route: Route) -> bool:
+    """Clock passes a route that names it, unless the route is limited to channels."""
+    return bool(route.types & _CLOCK_BIT) and route.channels == ALL_CHANNELS
 
 
 def route_label(route: Route) -> str:

@@ -11,13 +11,13 @@ preset change. Sustain (CC64) is tracked the same way per channel.
 """
 
 from switchyard import midi
-from switchyard.merge import HEAD, INTERNAL, TAIL, lane_drop
+from switchyard.merge import HEAD, TAIL, ring_drop
 from switchyard.midi import const
+from switchyard.presets import MAX_NOTE_REWRITES
 
 INPUT_NAMES = ("A", "B", "USB")
 OUTPUT_NAMES = ("1", "2", "3", "4", "5", "6", "USB")
 _NOTE_SLOTS = const(2048)  # 16 channels x 128 notes
-_MAX_NOTE_REWRITES = const(4)  # channel-rewriting routes that carry notes, all presets
 _CLOCKS_PER_BAR = const(96)  # 24 ppqn, 4/4
 
 
@@ -62,7 +62,7 @@ class Router:
         # Only the masks the presets can produce (and their unions, for note-offs) are
         # built: all 128 for 3 sources would take 15 KB of heap.
         self.dests = [None] * (1 << len(outputs))  # type: list
-        self.lane_sets = [[None] * (1 << len(outputs)) for _ in INPUT_NAMES]  # type: list
+        self.rings = [None] * (1 << len(outputs))  # type: list
         self.touched = 0  # outputs given messages since the loop last looked
         self.note_dest = [bytearray(_NOTE_SLOTS) for _ in INPUT_NAMES]
         self.sustain_dest = [bytearray(16) for _ in INPUT_NAMES]
@@ -108,9 +108,10 @@ class Router:
                         follow_slot = follow_keys.index(key)
                     note_slot = -1
                     if route.types & notes_bit:
-                        if len(self.note_rewrite) >= _MAX_NOTE_REWRITES:
+                        if len(self.note_rewrite) >= MAX_NOTE_REWRITES:
                             raise ConfigError(
-                                "more than %d routes rewrite the channel of notes" % _MAX_NOTE_REWRITES
+                                "more than %d routes (all presets) rewrite the channel of notes"
+                                % MAX_NOTE_REWRITES
                             )
                         note_slot = len(self.note_rewrite)
                         self.note_rewrite.append((i, mask, bytearray(_NOTE_SLOTS)))
@@ -177,18 +178,18 @@ class Router:
         count = len(outputs)
         for m in masks:
             self.dests[m] = tuple(outputs[k] for k in range(count) if m & (1 << k))
-            for s in range(len(INPUT_NAMES)):
-                self.lane_sets[s][m] = tuple(
-                    outputs[k].lanes[s] for k in range(count) if m & (1 << k)
-                )
+            self.rings[m] = tuple(outputs[k].ring for k in range(count) if m & (1 << k))
 
     @staticmethod
     def _matches(types, channels, status):
         t = midi.STATUS_TYPE[status - 0x80]
         if t == midi.T_NONE:
             return False
-        if status < 0xF0 and not channels & (1 << (status & 0x0F)):
-            return False
+        if status < 0xF0:
+            if not channels & (1 << (status & 0x0F)):
+                return False
+        elif channels != 0xFFFF:
+            return False  # a route limited to channels carries channel messages only
         if t == midi.T_CC:
             # CC statuses carry both "cc" and "modwheel"; the data byte decides later.
             return bool(types & ((1 << midi.T_CC) | (1 << midi.T_MODWHEEL)))
@@ -248,16 +249,16 @@ class Router:
             mask = self.plain[source][idx]
         if mask:
             self.touched |= mask
-            for lane in self.lane_sets[source][mask]:
-                tail = lane[TAIL]
+            for ring in self.rings[mask]:
+                tail = ring[TAIL]
                 nxt = (tail + 4) & 0xFF
-                if nxt == lane[HEAD]:
-                    lane_drop(lane)
+                if nxt == ring[HEAD]:
+                    ring_drop(ring)
                     continue
-                lane[tail] = status
-                lane[tail + 1] = data1
-                lane[tail + 2] = data2
-                lane[TAIL] = nxt
+                ring[tail] = status
+                ring[tail + 1] = data1
+                ring[tail + 2] = data2
+                ring[TAIL] = nxt
         if self.rewrite_flag[source][idx]:
             self._rewrite(source, status, data1, data2)
 
@@ -309,7 +310,7 @@ class Router:
             if note_off and rw.note_slot >= 0:
                 continue  # note-offs of rewritten notes: sent by _rewrite_note_off
             for out in self.dests[rw.outputs]:
-                out.put(source, kind | channel, data1, data2)
+                out.put(kind | channel, data1, data2)
         if note_off:
             self._rewrite_note_off(source, status, data1, data2)
 
@@ -324,7 +325,7 @@ class Router:
             if sent:
                 table[slot] = 0
                 for out in self.dests[entry[1]]:
-                    out.put(source, kind | (sent - 1), note, velocity)
+                    out.put(kind | (sent - 1), note, velocity)
 
     def realtime(self, source, byte):
         if byte == 0xF8:
@@ -379,8 +380,8 @@ class Router:
         """All Notes Off and Sustain off on every channel of every output; forget held notes."""
         for out in self.outputs:
             for ch in range(16):
-                out.put(INTERNAL, 0xB0 | ch, midi.CC_ALL_NOTES_OFF, 0)
-                out.put(INTERNAL, 0xB0 | ch, midi.CC_SUSTAIN, 0)
+                out.put(0xB0 | ch, midi.CC_ALL_NOTES_OFF, 0)
+                out.put(0xB0 | ch, midi.CC_SUSTAIN, 0)
         for table in self.note_dest:
             for k in range(_NOTE_SLOTS):
                 table[k] = 0
