@@ -20,6 +20,7 @@ INPUT_PORTS = ("A", "B", "USB")
 OUTPUT_PORTS = ("1", "2", "3", "4", "5", "6", "USB")
 BUTTONS = ("P1", "P2", "P3", "P4", "FN")
 _NVM_MAGIC = 0x53
+DRAIN_TAIL_US = 100_000  # > the longest hardware queue: 2 DMA batches of 16 bytes + FIFO
 
 
 class Simulation:
@@ -72,7 +73,9 @@ class Simulation:
     def play(self, port: str, events: list[tuple[int, bytes]]) -> None:
         """Schedule (t_us, bytes) events on an input port (wire rate on DIN)."""
         if port not in INPUT_PORTS:
-            raise ValueError("unknown input port %r; inputs are %s" % (port, ", ".join(INPUT_PORTS)))
+            raise ValueError(
+                "unknown input port %r; inputs are %s" % (port, ", ".join(INPUT_PORTS))
+            )
         for t_us, data in events:
             if port == "USB":
                 self.chip.usb.send(t_us, data)
@@ -112,12 +115,15 @@ class Simulation:
             sent = sum(out.sent for out in outputs) - sent_before
             self.passes += 1
             dt = cost.pass_us(got, sent, busy)
+            fired = False
             if dt:
+                due = clock.next_event_us()
                 self.chip.cpu(dt)
                 self.busy_us += dt
+                fired = due is not None and due <= clock.now_us
             self._after_pass()
-            if got or sent:
-                continue
+            if got or sent or fired:
+                continue  # a looping Pico would start its next pass right away
             # Nothing moved: jump to the next thing that can happen.
             nxt = clock.next_event_us()
             wake = app.next_wake_ms()
@@ -138,6 +144,9 @@ class Simulation:
             if nxt > clock.now_us:
                 clock.advance_to(nxt)
         self._after_pass()
+        if limit is None and drain:
+            # Bytes already handed to DMA and PIO are still leaving: let them go out.
+            self.run(until_us=clock.now_us + DRAIN_TAIL_US, drain=False)
 
     def _progress_possible(self) -> bool:
         usb = self.chip.usb
@@ -161,7 +170,8 @@ class Simulation:
             seen = self._loop_seen[out_port]
             if len(log) > seen:
                 for t_us, byte in log[seen:]:
-                    self.chip.feed(self.rx_pins[in_port], max(t_us, self.chip.clock.now_us), bytes([byte]))
+                    at = max(t_us, self.chip.clock.now_us)
+                    self.chip.feed(self.rx_pins[in_port], at, bytes([byte]))
                 self._loop_seen[out_port] = len(log)
 
     # ---- results -------------------------------------------------------------------

@@ -18,13 +18,22 @@ _TICKS_MASK = const(0x1FFFFFFF)  # supervisor.ticks_ms wraps at 2**29
 
 
 class UartIn:
-    """busio.UART receive side (timeout=0: readinto returns None when empty)."""
+    """busio.UART receive side.
+
+    A byte that arrived since the last interrupt sits in the UART's hardware FIFO, which
+    readinto() only copies to the ring buffer *after* reading the ring (UART.c), so with
+    timeout=0 it would come one pass late. in_waiting copies the FIFO first, and is a
+    cheaper call than readinto when nothing came.
+    """
 
     def __init__(self, uart):
         self.uart = uart
 
     def readinto(self, buf):
-        n = self.uart.readinto(buf)
+        uart = self.uart
+        if not uart.in_waiting:
+            return 0
+        n = uart.readinto(buf)
         return n if n else 0
 
 

@@ -91,12 +91,60 @@ def _pio_uart_tx_source(bitcount: int, stop: int) -> str:
     )
 
 
+MIDI_TX_SOURCE = """
+.program switchyard_midi_tx
+.side_set 1 opt
+wait_loop:
+    jmp !y check_fifo      side 1
+    set x, 2               side 1 [2]
+    mov osr, y             side 0 [7]
+rt_bits:
+    out pins, 1
+    jmp x-- rt_bits [6]
+    mov isr, y             side 1 [7]
+    set y, 0               side 1 [7]
+    push noblock           side 1 [7]
+    nop                    side 1 [7]
+    nop                    side 1 [7]
+    jmp wait_loop          side 1 [3]
+check_fifo:
+    mov x, status
+    jmp !x have_data
+    jmp wait_loop
+have_data:
+    pull                   side 1
+    set x, 7               side 0 [7]
+bitloop:
+    out pins, 1
+    jmp x-- bitloop [6]
+    jmp wait_loop          side 1 [3]
+"""
+# switchyard_midi_tx timing in PIO cycles (tests/test_piotx.py measures them on an
+# instruction-level emulator of the words): from a TX FIFO word or a Y request on an idle
+# machine to the start bit; from a start bit to the `jmp !y` that picks the next byte, to
+# the next start bit, and (realtime bytes) to Y cleared and to the RX push.
+MIDI_IDLE_TO_START = 4
+MIDI_IDLE_RT_TO_START = 5
+MIDI_DECIDE = 76
+MIDI_NEXT_START = 80
+MIDI_Y_CLEARED = 40
+MIDI_RT_PUSH = 48
+SET_Y = 0xE040
+
+
 class _Model:
     """Timing of one known program, in PIO cycles."""
 
     def __init__(
-        self, name: str, pull_to_start: int, data_bits: int, next_pull: int, push_at: int | None
+        self,
+        name: str,
+        pull_to_start: int,
+        data_bits: int,
+        next_pull: int,
+        push_at: int | None,
+        realtime_lane: bool = False,
     ) -> None:
+        self.realtime_lane = realtime_lane  # switchyard_midi_tx: Y requests, mov status
         self.name = name
         self.pull_to_start = pull_to_start  # pull -> start bit
         self.data_bits = data_bits
@@ -108,6 +156,10 @@ def _known_programs() -> dict[tuple[int, ...], _Model]:
     known: dict[tuple[int, ...], _Model] = {}
     ack = tuple(adafruit_pioasm.Program(ACK_SOURCE).assembled)
     known[ack] = _Model("switchyard_uart_tx_ack", 7, 8, 73, 72)
+    midi = tuple(adafruit_pioasm.Program(MIDI_TX_SOURCE).assembled)
+    known[midi] = _Model(
+        "switchyard_midi_tx", MIDI_IDLE_TO_START, 8, MIDI_NEXT_START, None, realtime_lane=True
+    )
     # stop=2 needs a delay of 15, more than `.side_set 1 opt` leaves room for: the library
     # itself fails to assemble it, so only one stop bit exists.
     for bitcount in range(5, 10):
@@ -325,8 +377,10 @@ class StateMachine:
             problems.append("the program needs sideset_enable=True, sideset_pin_count=1")
         if not out_shift_right or auto_pull:
             problems.append("the program needs out_shift_right=True, auto_pull=False")
-        if init_words:
-            problems.append("init instructions are not modelled")
+        if init_words and not (model.realtime_lane and list(init_words) == [SET_Y]):
+            problems.append("init instructions are not modelled (only `set y, 0`)")
+        if model.realtime_lane and (mov_status_type != "txfifo" or mov_status_n != 1):
+            problems.append('the program needs mov_status_type="txfifo", mov_status_n=1')
         if wrap not in (-1, len(words) - 1) or wrap_target != 0:
             problems.append("wrap/wrap_target must keep the whole program")
         if fifo_type not in ("auto", "txrx", "tx"):
@@ -366,6 +420,7 @@ class StateMachine:
         self._tx: deque[int] = deque()
         self._rx: deque[int] = deque()
         self._stalled = True  # waiting in `pull` with an empty TX FIFO
+        self._y = 0  # switchyard_midi_tx: realtime request (init `set y, 0`)
         self._txstall = True
         self._rxstall = False
         # background write (DMA) state, zeroed as the C object is
@@ -463,9 +518,51 @@ class StateMachine:
     def _push_tx(self, word: int) -> None:
         """A word enters the TX FIFO (from the CPU or DMA); a stalled SM pulls it at once."""
         if self._stalled and self._enabled:
-            self._pull_word(word, Fraction(self._chip.clock.now_us))
+            if self._model.realtime_lane:
+                self._stalled = False
+                now = Fraction(self._chip.clock.now_us)
+                self._midi_byte(word & 0xFF, now + MIDI_IDLE_TO_START * self._cycle_us, False)
+            else:
+                self._pull_word(word, Fraction(self._chip.clock.now_us))
         else:
             self._tx.append(word)
+
+    # --- switchyard_midi_tx: normal bytes from the FIFO, realtime bytes from Y ------------
+    def _midi_byte(self, byte: int, start: Fraction, realtime: bool) -> None:
+        cycle, clock, gen = self._cycle_us, self._chip.clock, self._gen
+        self._log.append((self._at(start), byte))
+        if realtime:
+            code = self._y
+
+            def cleared() -> None:
+                if gen == self._gen:
+                    self._y = 0
+
+            def pushed() -> None:
+                if gen == self._gen:
+                    if len(self._rx) < self._rx_depth:
+                        self._rx.append(code)
+                    else:
+                        self._rxstall = True
+
+            clock.schedule(self._at(start + MIDI_Y_CLEARED * cycle), cleared)
+            clock.schedule(self._at(start + MIDI_RT_PUSH * cycle), pushed)
+        nxt = start + MIDI_NEXT_START * cycle
+        clock.schedule(self._at(start + MIDI_DECIDE * cycle), lambda: self._midi_decide(gen, nxt))
+
+    def _midi_decide(self, gen: int, start: Fraction) -> None:
+        """`jmp !y` after a byte: a realtime request first, then the TX FIFO, else idle."""
+        if gen != self._gen:
+            return
+        if self._y:
+            self._midi_byte(0xF8 | (self._y & 7), start, True)
+        elif self._tx:
+            word = self._tx.popleft()
+            self._dma_pump()
+            self._midi_byte(word & 0xFF, start, False)
+        else:
+            self._stalled = True
+            self._txstall = True
 
     def _pull_word(self, word: int, t_pull: Fraction) -> None:
         model, cycle, clock = self._model, self._cycle_us, self._chip.clock
@@ -558,7 +655,23 @@ class StateMachine:
         raise NotImplementedError("rp2pio double: write_readinto is not modelled")
 
     def run(self, instructions: object) -> None:
-        raise NotImplementedError("rp2pio double: run() cannot execute PIO instructions")
+        """Executes instructions at once (pio_sm_exec). Modelled: `set y, N` on
+        switchyard_midi_tx, the program's realtime request; anything else raises."""
+        self._check()
+        words = _words_of(instructions)
+        for word in words:
+            if not self._model.realtime_lane or word & 0xFFE0 != SET_Y:
+                raise NotImplementedError(
+                    "rp2pio double: run() models only `set y, N` on switchyard_midi_tx, "
+                    "not 0x%04x on %s" % (word, self._model.name)
+                )
+            self._y = word & 0x1F
+        if self._y and self._stalled and self._enabled:
+            self._stalled = False
+            now = Fraction(self._chip.clock.now_us)
+            self._midi_byte(
+                0xF8 | (self._y & 7), now + MIDI_IDLE_RT_TO_START * self._cycle_us, True
+            )
 
     def background_read(self, *args: object, **kwargs: object) -> None:
         raise NotImplementedError("rp2pio double: background_read is not modelled")
@@ -610,8 +723,11 @@ class StateMachine:
             self._next = [o, lp, l2]
             self._pending = pending
             if self._dma_completed and o is not None:
-                self._dma_complete_write()
+                # C clears dma_completed_write right after restarting the channel, long
+                # before the DMA-complete interrupt can fire; here DMA may finish inside
+                # the call, so clear it first.
                 self._dma_completed = False
+                self._dma_complete_write()
             return
         if o is None:
             return  # nothing to send and no DMA running
