@@ -81,12 +81,12 @@ class _UsbPort:
         return n
 
 def run_until_drained(app, feeds):
-    step = app.step
+    # app.step() each time: binding app.step to a name would allocate a bound method
     for f in feeds:
         f.rewind()
     passes = 0
     while True:
-        got = step()
+        got = app.step()
         passes += 1
         if not got:
             busy = False

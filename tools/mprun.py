@@ -34,6 +34,7 @@ except BaseException as _e:
 
 _WRAP_LOCKED = """
 _locked_error = None
+_e = None  # bound before the lock: a new global while locked could grow the dict
 micropython.heap_lock()
 try:
     exec(_locked_code, globals())

