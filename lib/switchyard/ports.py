@@ -51,10 +51,10 @@ class UsbIn:
 class PioOut:
     """A DIN output on the switchyard.piotx program: realtime bytes jump the queue.
 
-    Holds the state machine and the buffers made once for it: two DMA batch buffers
-    (alternating, so DMA never reads one being filled), a view of each for every batch
-    length, the RX words the program pushes back, and one `set y` program per realtime
-    byte. merge.PioOutput does the per-pass work on these fields directly.
+    Holds the state machine and what is made once for it: the DMA batch buffer (refilled
+    only once `writing` says DMA has read it all), a view of it for every batch length,
+    the RX words the program pushes back, and one `set y` program per realtime byte.
+    merge.PioOutput does the per-pass work on these fields directly.
     """
 
     def __init__(self, state_machine):
@@ -62,10 +62,8 @@ class PioOut:
 
         self.sm = state_machine
         self.acks = bytearray(4)
-        self.bufs = (bytearray(_PIO_BATCH), bytearray(_PIO_BATCH))
-        self.views = tuple(
-            tuple(memoryview(buf)[:k] for k in range(_PIO_BATCH + 1)) for buf in self.bufs
-        )
+        self.buf = bytearray(_PIO_BATCH)
+        self.views = tuple(memoryview(self.buf)[:k] for k in range(_PIO_BATCH + 1))
         self.rt_exec = piotx.realtime_exec()
 
 

@@ -11,7 +11,7 @@ preset change. Sustain (CC64) is tracked the same way per channel.
 """
 
 from switchyard import midi
-from switchyard.merge import HEAD, TAIL, ring_drop
+from switchyard.merge import DROPS, HEAD, RING_MASK, TAIL
 from switchyard.midi import const
 from switchyard.presets import MAX_NOTE_REWRITES
 
@@ -81,9 +81,14 @@ class Router:
         self.clock_position = 0  # clocks since Start / song position
         self.playing = False
         self.clock_count = 0  # every clock from the clock source (LED), wraps
-        self.traffic = 0  # messages routed (activity LED), wraps
         self.preset_changes = 0
         self._compile(config)
+        for p in self.presets:
+            for i in range(len(INPUT_NAMES)):
+                mask = p.plain[i][0x70]  # F0: where this input's SysEx goes
+                for k in range(len(outputs)):
+                    if mask & (1 << k):
+                        outputs[k].need_lane(i)
         self._build_sets()
         self._select(0)
 
@@ -224,7 +229,6 @@ class Router:
     # ---- parser sink: the hot path ----------------------------------------------------
 
     def message(self, source, status, data1, data2):
-        self.traffic += 1
         idx = status - 0x80
         kind = status & 0xF0
         if status == self.control_status and (
@@ -249,15 +253,14 @@ class Router:
             mask = self.plain[source][idx]
         if mask:
             self.touched |= mask
+            word = status | (data1 << 8) | (data2 << 16)
             for ring in self.rings[mask]:
                 tail = ring[TAIL]
-                nxt = (tail + 4) & 0xFF
+                nxt = (tail + 1) & RING_MASK
                 if nxt == ring[HEAD]:
-                    ring_drop(ring)
+                    ring[DROPS] += 1  # full: the whole message is dropped, counted
                     continue
-                ring[tail] = status
-                ring[tail + 1] = data1
-                ring[tail + 2] = data2
+                ring[tail] = word
                 ring[TAIL] = nxt
         if self.rewrite_flag[source][idx]:
             self._rewrite(source, status, data1, data2)
@@ -309,6 +312,7 @@ class Router:
                 table[((status & 0x0F) << 7) | data1] = channel + 1
             if note_off and rw.note_slot >= 0:
                 continue  # note-offs of rewritten notes: sent by _rewrite_note_off
+            self.touched |= rw.outputs
             for out in self.dests[rw.outputs]:
                 out.put(kind | channel, data1, data2)
         if note_off:
@@ -324,6 +328,7 @@ class Router:
             sent = table[slot]
             if sent:
                 table[slot] = 0
+                self.touched |= entry[1]
                 for out in self.dests[entry[1]]:
                     out.put(kind | (sent - 1), note, velocity)
 
@@ -350,6 +355,7 @@ class Router:
                     self.pending_preset = -1
         mask = self.plain[source][byte - 0x80]
         if mask:
+            self.touched |= mask
             for out in self.dests[mask]:
                 out.put_realtime(byte)
 
@@ -357,20 +363,22 @@ class Router:
         mask = self.plain[source][0x70]
         self.sysex_mask[source] = mask
         if mask:
+            self.touched |= mask
             for out in self.dests[mask]:
                 out.sysex_start(source)
 
     def sysex_data(self, source, byte):
         mask = self.sysex_mask[source]
         if mask:
+            self.touched |= mask
             for out in self.dests[mask]:
                 out.sysex_data(source, byte)
 
     def sysex_end(self, source, complete):
         mask = self.sysex_mask[source]
         self.sysex_mask[source] = 0
-        self.traffic += 1
         if mask:
+            self.touched |= mask
             for out in self.dests[mask]:
                 out.sysex_end(source)
 
@@ -378,6 +386,7 @@ class Router:
 
     def panic(self):
         """All Notes Off and Sustain off on every channel of every output; forget held notes."""
+        self.touched |= (1 << len(self.outputs)) - 1
         for out in self.outputs:
             for ch in range(16):
                 out.put(0xB0 | ch, midi.CC_ALL_NOTES_OFF, 0)

@@ -41,6 +41,7 @@ class StreamParser:
         self.in_sysex = False
         self.sysex_bytes = 0
         self.sysex_mark = -1  # sysex_bytes at the last timeout check (app.py)
+        self.bytes_seen = 0  # wraps; the self-test watches it
         # Error counters (never reset by the parser; the app reports them).
         self.aborted = 0  # a new status cut a pending message short
         self.stray_data = 0  # data bytes with no status (also break 0x00 bytes)
@@ -53,6 +54,7 @@ class StreamParser:
 
     def feed(self, buf, n):
         """Parse the first n bytes of buf."""
+        self.bytes_seen = (self.bytes_seen + n) & 0x3FFFFFFF
         sink = self.sink
         source = self.source
         status = self.status
