@@ -63,6 +63,7 @@ class Output:
         self.sysex = None  # the lane being sent, between the F0 marker and F7
         self.running = 0  # last channel status sent (DIN running status), 0 = none
         self.busy = False  # something to send: the loop calls service()
+        self.bit = 0  # this output's bit in the router's masks (set by the app)
         self.rt_drops = 0
         self.sysex_drops = 0
         self.sent = 0  # bytes handed to the port (wraps at 2**30)
@@ -271,8 +272,8 @@ class PioOutput(Output):
     machine, one outstanding at a time (the program pushes Y back when the slot is free).
     Everything else goes in DMA batches of up to _PIO_BATCH bytes, as soon as the previous
     batch has been moved into the PIO FIFO (so the one buffer is free again), so under load
-    each pass moves several bytes with one call. This runs for every busy output on every pass, so it talks to the state
-    machine directly rather than through port methods.
+    each pass moves several bytes with one call. This runs for every busy output on every
+    pass, so it talks to the state machine directly rather than through port methods.
     """
 
     def __init__(self, name, port):
