@@ -516,10 +516,11 @@ class Box:
         start = self.steps
         while self.steps - start < max_steps:
             self.step()
+            silent = all(port.done() for port in self.inputs.values())
+            if silent and close_sysex and any(p.in_sysex for p in self.app.parsers):
+                self.ticks.now += 1000  # the inputs have gone quiet mid-SysEx
+                continue
             if self.drained():
-                if close_sysex and any(p.in_sysex for p in self.app.parsers):
-                    self.ticks.now += 1000
-                    continue
                 return self.steps - start
         raise AssertionError("outputs did not drain in %d passes" % max_steps)
 
