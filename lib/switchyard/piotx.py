@@ -6,8 +6,8 @@ adafruit_pio_uart's write spins until its FIFO drains. Here normal bytes go in b
 (clock, start, stop...) is handed to the state machine through its Y register: the CPU
 executes `set y, code` on the state machine (StateMachine.run), and the program checks Y
 before every byte, so the realtime byte goes out as soon as the byte on the wire ends,
-ahead of everything queued. A realtime byte therefore waits at most one byte time
-(320 us), however deep the queue.
+ahead of everything queued. A realtime byte therefore waits at most one byte time plus
+3 PIO cycles (332 us), however deep the queue.
 
 Realtime bytes are F8 FA FB FC FE FF: five high bits and three low bits. Y holds the
 low three bits plus 8, so it is never 0 (0 = no request). As it sends a realtime byte

@@ -1,56 +1,50 @@
-"""Double of `rp2pio` (StateMachine), following
-ports/raspberrypi/common-hal/rp2pio/StateMachine.c.
+"""Double of `rp2pio` (StateMachine): the real PIO program runs, instruction by instruction.
 
-A PIO program cannot be run here instruction by instruction; the double recognises known
-programs by their instruction words and models them by behaviour, cycle-exact at the
-state machine's actual frequency (the clock divider is computed as StateMachine.c does:
-div256 = ceil(clk_sys * 256 / frequency); clk_sys 125 MHz RP2040, 150 MHz RP2350):
+The state machine executes the program's own instruction words with the RP2040 datasheet
+rules (chapter 3.4: JMP, IN, OUT, PUSH, PULL, MOV, SET; side-set with or without the
+enable bit; delays; wrap; OUT/MOV EXEC; forced instructions 3.5.7; MOV STATUS; sticky
+TXSTALL/RXSTALL), one instruction per state machine clock at the frequency the clock
+divider really gives (StateMachine.c: div256 = ceil(clk_sys * 256 / frequency), clk_sys
+125 MHz on the RP2040, 150 MHz on the RP2350). The tick grid starts when the object is
+created; a CPU or DMA write lands between ticks and is seen by the next one.
 
-- switchyard_uart_tx_ack (the documented source of lib/switchyard/piotx.py, assembled
-  here with adafruit_pioasm): 8N1 at frequency / 8 baud. A word pulled from idle starts
-  its start bit 7 cycles later (28 us at 250 kHz); back-to-back bytes are 80 cycles
-  (320 us) apart; as each stop bit begins the program pushes one word (0) into the 4-deep
-  RX FIFO (push noblock: dropped, and rxstall set, when the RX FIFO is full); the next
-  pull happens one cycle after that.
-- adafruit_pio_uart's TX program (no CTS), assembled from the library's own source for
-  5..9 bits (8 + parity = 9) and one stop bit: start bit 8 cycles after the pull, pull
-  again as the stop bit begins; it has no RX FIFO.
-Any other program raises NotImplementedError naming its words. The TX line must be both
-first_out_pin and first_sideset_pin with `.side_set 1 opt` (sideset_enable=True,
-sideset_pin_count=1), out_shift_right=True and auto_pull=False; other configurations
-raise NotImplementedError rather than guess.
+It is event driven, so a ten-minute simulation stays fast: delays are skipped in one
+step; a stall, or an idle loop that only polls (the state at an instruction repeats with
+nothing visible in between), is fast-forwarded until something from outside changes;
+the virtual clock only gets an event where the program does something the firmware or
+the DMA can see (a PULL, a PUSH, a stall flag) and where a byte on the wire completes.
 
-FIFOs: programs with both pull and push get 4 + 4 words; TX-only programs get a joined
-8-word TX FIFO (compute_fifo_type/compute_fifo_depth). The SM holds one more word in its
-OSR: a word written to an idle SM is pulled at once. Each byte's start time and value
-(word & data mask) go to chip.wire_log[tx pin].
+The pins: every pin the program drives (OUT, SET and side-set ranges) is a MIDI line;
+its levels are decoded as 8N1 at 31250 baud like a receiving instrument would (start bit
+low in its middle, bits sampled mid-bit, stop bit high), and each byte is appended to
+chip.wire_log[pin] as (time of the start bit's falling edge, byte). A frame with a bad
+stop bit is counted in chip.tx_framing_errors[pin] and not logged.
 
-write(buffer, *, start, end, swap): puts words into the TX FIFO, busy-waiting (advancing
-the virtual clock) while it is full, then -- as _transfer() does -- clears TXSTALL and
-spins until the TX FIFO is empty AND, with wait_for_txstall=True (the default), the SM
-has stalled on its next pull, i.e. until the last byte's data bits are out: for 3 bytes
-from idle, 28 + 2 * 320 + 292 = 960 us on the ack program and 32 + 640 + 288 = 960 us
-on adafruit_pio_uart.
-
-background_write(once, *, loop, loop2, swap) ports common_hal_..._background_write and
-rp2pio_statemachine_dma_complete_write: DMA moves words into the TX FIFO as room frees
-(reading the buffer when it moves the word, so changing a buffer before DMA has read it
-changes what is sent) and the DMA-complete interrupt switches to the next buffer. It
-returns at once unless a buffer is already queued and not started (pending_write > 0),
-then it busy-waits until it has started. pending_write / pending and writing report the
-real flags: pending_write counts the first buffer of a fresh DMA channel until that
-buffer has been moved completely, and writing (= not dma_completed) is True on a new
-StateMachine until a first background write has completed.
-
-readinto() pops RX FIFO words (busy-waiting for missing ones); in_waiting is the RX FIFO
-level. Resources: pins are claimed as exclusive_pin_use requires ("GP6 in use"); state
-machines and the 32-word instruction memory of each PIO block are allocated like
-use_existing_program / pio_claim_free_sm_and_add_program_for_gpio_range (a program is
-identified by its buffer, as the real program_id is its address), and a state machine
-that cannot be placed raises RuntimeError("All state machines in use").
-Left out: run(), background_read(), write_readinto() (NotImplementedError), the
-clock-divider phase (an SM leaves a stall on its next clock edge; here at once), GPIO
-levels of PIO pins in pin_history, stop() freezing mid-byte (stop() aborts the byte).
+CircuitPython behaviour ported from ports/raspberrypi/common-hal/rp2pio/StateMachine.c:
+- construction: pins checked free ("GP6 in use"), the program introspected (missing pins
+  raise the same ValueErrors; PULL -> TX FIFO, PUSH -> RX FIFO; a TX-only program gets a
+  joined 8-word TX FIFO, compute_fifo_type/compute_fifo_depth), `init` forced in, the
+  state machine placed like use_existing_program / pio_claim_free_sm_and_add_program:
+  4 SMs and 32 instruction words per PIO block (2 blocks RP2040, 3 RP2350), a program
+  shared when the same buffer is loaded again (program_id is its address); if it cannot
+  be placed: RuntimeError("All state machines in use").
+- write(): words into the TX FIFO (busy-waiting, on the virtual clock, while it is full),
+  then -- _transfer() -- clear TXSTALL and spin until the TX FIFO is empty and, with
+  wait_for_txstall=True (the default), until the SM stalls on an empty FIFO again.
+  A program that never stalls on PULL would make that spin forever on the chip; here it
+  raises RuntimeError.
+- background_write(): common_hal_..._background_write and dma_complete_write ported:
+  DMA moves words into the TX FIFO whenever it has room, reading the buffer at that
+  moment; the completion interrupt switches buffers; the call blocks only while
+  pending_write > 0. `writing` is True on a new StateMachine until a background write
+  has completed (dma_completed_write starts false), pending_write counts the first
+  buffer of a fresh DMA channel until it has been moved.
+- run(): each word is forced (pio_sm_exec) at once, delay ignored, PC not advanced; a
+  stalling one is latched until it completes. readinto(): pops RX words (busy-waits for
+  missing ones); in_waiting = RX FIFO level.
+Not modelled (NotImplementedError, never a guess): PIO inputs (WAIT, IN PINS, MOV from
+PINS, JMP PIN), IRQ, autopull/autopush, background_read, write_readinto, RP2350-only
+FIFO modes and MOV STATUS on IRQ. PIO pin levels do not go to chip.pin_history.
 """
 
 from __future__ import annotations
@@ -61,116 +55,18 @@ import struct
 from collections import deque
 from fractions import Fraction
 
-import adafruit_pioasm
-
 from sim.chip import NUM_GPIOS, PINS, Chip, Pin, current
 from sim.doubles import DEINITED, check_pin
 
-ACK_SOURCE = """
-.program switchyard_uart_tx_ack
-.side_set 1 opt
-    pull       side 1 [6]
-    set x, 7   side 0 [7]
-bitloop:
-    out pins, 1
-    jmp x-- bitloop [6]
-    push noblock side 1
-"""
-
-
-def _pio_uart_tx_source(bitcount: int, stop: int) -> str:
-    # adafruit_pio_uart.UART.__init__, tx without cts
-    return (
-        ".program uart_tx\n"
-        + ".side_set 1 opt\n"
-        + f"  pull side 1 [{stop * 8 - 1}]\n"
-        + f"  set x, {bitcount - 1} side 0 [7]\n"
-        + "bitloop:\n"
-        + "  out pins, 1\n"
-        + "  jmp x-- bitloop [6]\n"
-    )
-
-
-MIDI_TX_SOURCE = """
-.program switchyard_midi_tx
-.side_set 1 opt
-wait_loop:
-    jmp !y check_fifo      side 1
-    set x, 2               side 1 [2]
-    mov osr, y             side 0 [7]
-rt_bits:
-    out pins, 1
-    jmp x-- rt_bits [6]
-    mov isr, y             side 1 [7]
-    set y, 0               side 1 [7]
-    push noblock           side 1 [7]
-    nop                    side 1 [7]
-    nop                    side 1 [7]
-    jmp wait_loop          side 1 [3]
-check_fifo:
-    mov x, status
-    jmp !x have_data
-    jmp wait_loop
-have_data:
-    pull                   side 1
-    set x, 7               side 0 [7]
-bitloop:
-    out pins, 1
-    jmp x-- bitloop [6]
-    jmp wait_loop          side 1 [3]
-"""
-# switchyard_midi_tx timing in PIO cycles (tests/test_piotx.py measures them on an
-# instruction-level emulator of the words): from a TX FIFO word or a Y request on an idle
-# machine to the start bit; from a start bit to the `jmp !y` that picks the next byte, to
-# the next start bit, and (realtime bytes) to Y cleared and to the RX push.
-MIDI_IDLE_TO_START = 4
-MIDI_IDLE_RT_TO_START = 5
-MIDI_DECIDE = 76
-MIDI_NEXT_START = 80
-MIDI_Y_CLEARED = 40
-MIDI_RT_PUSH = 48
-SET_Y = 0xE040
-
-
-class _Model:
-    """Timing of one known program, in PIO cycles."""
-
-    def __init__(
-        self,
-        name: str,
-        pull_to_start: int,
-        data_bits: int,
-        next_pull: int,
-        push_at: int | None,
-        realtime_lane: bool = False,
-    ) -> None:
-        self.realtime_lane = realtime_lane  # switchyard_midi_tx: Y requests, mov status
-        self.name = name
-        self.pull_to_start = pull_to_start  # pull -> start bit
-        self.data_bits = data_bits
-        self.next_pull = next_pull  # start bit -> next pull
-        self.push_at = push_at  # start bit -> push (None: the program never pushes)
-
-
-def _known_programs() -> dict[tuple[int, ...], _Model]:
-    known: dict[tuple[int, ...], _Model] = {}
-    ack = tuple(adafruit_pioasm.Program(ACK_SOURCE).assembled)
-    known[ack] = _Model("switchyard_uart_tx_ack", 7, 8, 73, 72)
-    midi = tuple(adafruit_pioasm.Program(MIDI_TX_SOURCE).assembled)
-    known[midi] = _Model(
-        "switchyard_midi_tx", MIDI_IDLE_TO_START, 8, MIDI_NEXT_START, None, realtime_lane=True
-    )
-    # stop=2 needs a delay of 15, more than `.side_set 1 opt` leaves room for: the library
-    # itself fails to assemble it, so only one stop bit exists.
-    for bitcount in range(5, 10):
-        words = tuple(adafruit_pioasm.Program(_pio_uart_tx_source(bitcount, 1)).assembled)
-        name = f"adafruit_pio_uart uart_tx ({bitcount} bits, 1 stop)"
-        known[words] = _Model(name, 8, bitcount, 8 + 8 * bitcount, None)
-    return known
-
-
-KNOWN_PROGRAMS = _known_programs()
+MASK32 = 0xFFFFFFFF
 INSTRUCTION_MEMORY = 32
+BIT_US = 32  # 31250 baud on the MIDI wire
+STALL = object()
+DRY_RUN_CYCLES = 200_000
+
+
+def _reverse32(value: int) -> int:
+    return int(f"{value & MASK32:032b}"[::-1], 2)
 
 
 def _words_of(program: object) -> tuple[int, ...]:
@@ -186,7 +82,455 @@ def _program_id(program: object) -> int:
     return id(program)
 
 
-def _introspect(words: tuple[int, ...], what: str, has: dict[str, bool], counts: dict) -> dict:
+class _Config:
+    """What the state machine's registers are set to (SMx_EXECCTRL, SHIFTCTRL, PINCTRL)."""
+
+    def __init__(self, **kw: int | bool) -> None:
+        self.__dict__.update(kw)
+        side_bits = self.sideset_count + (1 if self.sideset_enable else 0)
+        if side_bits > 5:
+            raise ValueError("side-set uses at most 5 bits")
+        self.delay_bits = 5 - side_bits
+        self.side_bits = side_bits
+
+    def split(self, word: int) -> tuple[int | None, int]:
+        """(side-set value or None, delay) of an instruction word."""
+        field = (word >> 8) & 0x1F
+        delay = field & ((1 << self.delay_bits) - 1)
+        if not self.side_bits:
+            return None, delay
+        side = field >> self.delay_bits
+        if self.sideset_enable:
+            if not side >> self.sideset_count:
+                return None, delay
+            side &= (1 << self.sideset_count) - 1
+        return side, delay
+
+
+class _Core:
+    """Registers, FIFOs and pins of one state machine; `cycle` is the next tick."""
+
+    __slots__ = (
+        "cfg", "mem", "pc", "x", "y", "isr", "isr_count", "osr", "osr_count", "delay",
+        "latch", "tx", "rx", "pins", "pindirs", "txstall", "rxstall", "cycle", "enabled",
+        "hooks", "ops",
+    )
+
+    def __init__(self, cfg: _Config, mem: tuple[int, ...], pins: int, pindirs: int) -> None:
+        self.cfg = cfg
+        self.mem = mem
+        self.pc = cfg.wrap_bottom
+        self.x = self.y = self.isr = self.osr = 0
+        self.isr_count = 0
+        self.osr_count = 32  # the output shift counter starts full: OSR empty (3.5.4)
+        self.delay = 0
+        self.latch: tuple[int, bool] | None = None  # (instruction, forced)
+        self.tx: deque[int] = deque()
+        self.rx: deque[int] = deque()
+        self.pins = pins
+        self.pindirs = pindirs
+        self.txstall = False
+        self.rxstall = False
+        self.cycle = 0
+        self.enabled = True
+        self.ops = 0  # pulls, pushes and stall flags set: what the CPU or DMA can notice
+        self.hooks: StateMachine | None = None  # None in a dry run: no side effects
+
+    def copy(self) -> _Core:
+        other = _Core.__new__(_Core)
+        for name in _Core.__slots__:
+            setattr(other, name, getattr(self, name))
+        other.tx = deque(self.tx)
+        other.rx = deque(self.rx)
+        other.hooks = None
+        return other
+
+    def key(self) -> tuple:
+        return (
+            self.pc, self.x, self.y, self.isr, self.isr_count, self.osr, self.osr_count,
+            self.latch, tuple(self.tx), tuple(self.rx), self.pins, self.pindirs,
+            self.txstall, self.rxstall,
+        )
+
+    # --- what an instruction would do, for the dry run ---------------------------------
+    def visible(self, word: int) -> bool | None:
+        """True: executing `word` now changes what the CPU/DMA can see. None: it stalls
+        with nothing new to see (the SM is blocked until something outside changes)."""
+        op = word >> 13
+        if op == 4:  # PUSH / PULL
+            if_flag, block = (word >> 6) & 1, (word >> 5) & 1
+            if word & 0x80:  # PULL
+                if if_flag and self.osr_count < self.cfg.pull_threshold:
+                    return False
+                if self.tx:
+                    return True
+                if block:
+                    return None if self.txstall else True
+                return False
+            if if_flag and self.isr_count < self.cfg.push_threshold:
+                return False
+            if len(self.rx) < self.cfg.rx_depth:
+                return True
+            if block:
+                return None if self.rxstall else True
+            return not self.rxstall
+        return False
+
+    # --- execution --------------------------------------------------------------------
+    def issue(self, word: int, program: bool, forced: bool, when: int | None) -> bool:
+        """Execute one instruction at tick `when` (None: now, a forced instruction);
+        False if it stalled."""
+        cfg = self.cfg
+        side, delay = cfg.split(word)
+        pins_before = self.pins, self.pindirs
+        result = self._execute(word, when)
+        if side is not None:
+            self._side_set(side)
+        if result is STALL:
+            if not program:
+                self.latch = (word, forced)
+            if self.hooks is not None and (self.pins, self.pindirs) != pins_before:
+                self.hooks._pins_changed(when)
+            return False
+        if program and result is not True:
+            self.pc = cfg.wrap_bottom if self.pc == cfg.wrap_top else self.pc + 1
+        op, dest = word >> 13, (word >> 5) & 7
+        exec_out = (op == 3 and dest == 7) or (op == 5 and dest == 4)
+        if not forced and not exec_out:
+            self.delay = delay
+        if self.hooks is not None and (self.pins, self.pindirs) != pins_before:
+            self.hooks._pins_changed(when)
+        return True
+
+    def _side_set(self, side: int) -> None:
+        cfg = self.cfg
+        mask = ((1 << cfg.sideset_count) - 1) << cfg.sideset_base
+        value = (side << cfg.sideset_base) & mask
+        if cfg.sideset_pindirs:
+            self.pindirs = (self.pindirs & ~mask) | value
+        else:
+            self.pins = (self.pins & ~mask) | value
+
+    def _write_pins(self, value: int, base: int, count: int, dirs: bool = False) -> None:
+        mask = ((1 << count) - 1) << base
+        bits = (value << base) & mask
+        if dirs:
+            self.pindirs = (self.pindirs & ~mask) | bits
+        else:
+            self.pins = (self.pins & ~mask) | bits
+
+    def _status(self) -> int:
+        cfg = self.cfg
+        level = len(self.tx) if cfg.status_tx else len(self.rx)
+        return MASK32 if level < cfg.status_n else 0
+
+    def _execute(self, word: int, when: int | None) -> object:
+        """The operation of `word`: True if it wrote PC, STALL if it stalled."""
+        cfg = self.cfg
+        op = word >> 13
+        arg = word & 0xFF
+        if op == 0:  # JMP
+            cond, addr = (arg >> 5) & 7, arg & 0x1F
+            if cond == 0:
+                take = True
+            elif cond == 1:
+                take = self.x == 0
+            elif cond == 2:
+                take = self.x != 0
+                self.x = (self.x - 1) & MASK32
+            elif cond == 3:
+                take = self.y == 0
+            elif cond == 4:
+                take = self.y != 0
+                self.y = (self.y - 1) & MASK32
+            elif cond == 5:
+                take = self.x != self.y
+            elif cond == 7:
+                take = self.osr_count < cfg.pull_threshold
+            else:
+                raise NotImplementedError("JMP PIN: PIO inputs are not simulated")
+            if take:
+                self.pc = addr
+                return True
+            return False
+        if op == 2:  # IN
+            src, count = (arg >> 5) & 7, arg & 0x1F or 32
+            sources = {1: self.x, 2: self.y, 3: 0, 6: self.isr, 7: self.osr}
+            if src not in sources:
+                raise NotImplementedError(f"IN source {src} is not simulated")
+            data = sources[src] & ((1 << count) - 1)
+            if cfg.in_shift_right:
+                self.isr = ((self.isr >> count) | (data << (32 - count))) & MASK32
+            else:
+                self.isr = ((self.isr << count) | data) & MASK32
+            self.isr_count = min(32, self.isr_count + count)
+            return False
+        if op == 3:  # OUT
+            dest, count = (arg >> 5) & 7, arg & 0x1F or 32
+            mask = (1 << count) - 1
+            if cfg.out_shift_right:
+                data = self.osr & mask
+                self.osr = (self.osr >> count) if count < 32 else 0
+            else:
+                data = (self.osr >> (32 - count)) & mask
+                self.osr = (self.osr << count) & MASK32
+            self.osr_count = min(32, self.osr_count + count)
+            if dest == 0:
+                self._write_pins(data, cfg.out_base, cfg.out_count)
+            elif dest == 1:
+                self.x = data
+            elif dest == 2:
+                self.y = data
+            elif dest == 4:
+                self._write_pins(data, cfg.out_base, cfg.out_count, dirs=True)
+            elif dest == 5:
+                self.pc = data & 31
+                return True
+            elif dest == 6:
+                self.isr, self.isr_count = data, count
+            elif dest == 7:
+                self.latch = (data & 0xFFFF, False)
+            return False
+        if op == 4:  # PUSH / PULL
+            if_flag, block = (arg >> 6) & 1, (arg >> 5) & 1
+            if arg & 0x80:  # PULL (3.4.7)
+                if if_flag and self.osr_count < cfg.pull_threshold:
+                    return False
+                if self.tx:
+                    self.osr = self.tx.popleft()
+                    self.osr_count = 0
+                    self.ops += 1
+                    if self.hooks is not None:
+                        self.hooks._pulled()
+                elif block:
+                    if not self.txstall:
+                        self.txstall = True
+                        self.ops += 1
+                    return STALL
+                else:
+                    self.osr = self.x
+                    self.osr_count = 0
+                return False
+            if if_flag and self.isr_count < cfg.push_threshold:  # PUSH (3.4.6)
+                return False
+            self.ops += 1
+            if len(self.rx) < cfg.rx_depth:
+                self.rx.append(self.isr)
+            elif block:
+                self.rxstall = True
+                return STALL
+            else:
+                self.rxstall = True
+            self.isr = 0
+            self.isr_count = 0
+            return False
+        if op == 5:  # MOV
+            dest, mop, src = (arg >> 5) & 7, (arg >> 3) & 3, arg & 7
+            if src == 5:
+                data = self._status()
+            elif src in (1, 2, 3, 6, 7):
+                data = {1: self.x, 2: self.y, 3: 0, 6: self.isr, 7: self.osr}[src]
+            else:
+                raise NotImplementedError(f"MOV source {src} is not simulated")
+            if mop == 1:
+                data = ~data & MASK32
+            elif mop == 2:
+                data = _reverse32(data)
+            elif mop == 3:
+                raise NotImplementedError("MOV operation 11 is reserved")
+            if dest == 0:
+                self._write_pins(data, cfg.out_base, cfg.out_count)
+            elif dest == 1:
+                self.x = data
+            elif dest == 2:
+                self.y = data
+            elif dest == 4:
+                self.latch = (data & 0xFFFF, False)
+            elif dest == 5:
+                self.pc = data & 31
+                return True
+            elif dest == 6:
+                self.isr, self.isr_count = data, 0
+            elif dest == 7:
+                self.osr, self.osr_count = data, 0
+            else:
+                raise NotImplementedError(f"MOV destination {dest} is not simulated")
+            return False
+        if op == 7:  # SET
+            dest, data = (arg >> 5) & 7, arg & 0x1F
+            if dest == 0:
+                self._write_pins(data, cfg.set_base, cfg.set_count)
+            elif dest == 1:
+                self.x = data
+            elif dest == 2:
+                self.y = data
+            elif dest == 4:
+                self._write_pins(data, cfg.set_base, cfg.set_count, dirs=True)
+            else:
+                raise NotImplementedError(f"SET destination {dest} is reserved")
+            return False
+        raise NotImplementedError(
+            "WAIT and IRQ are not simulated (no PIO inputs, no other state machines)"
+        )
+
+    def run(self, target: int, dry: bool = False) -> int | None:
+        """Run the ticks before `target`. Dry run: stop at the first tick whose
+        instruction would be visible and return it; return None if the SM is blocked or
+        only loops; the dry run gives up (returning the tick reached) after its budget."""
+        if not self.enabled:
+            return None
+        seen: dict[tuple, int] = {}
+        mem = self.mem
+        budget = self.cycle + DRY_RUN_CYCLES
+        while self.cycle < target:
+            if dry and self.cycle >= budget:
+                return self.cycle
+            if self.latch is None and self.delay:
+                step = min(self.delay, target - self.cycle)
+                self.cycle += step
+                self.delay -= step
+                continue
+            if self.latch is not None:
+                word, forced = self.latch
+                program = False
+            else:
+                word, forced, program = mem[self.pc], False, True
+            if dry:
+                vis = self.visible(word)
+                if vis:
+                    return self.cycle
+            key = self.key()
+            first = seen.get(key)
+            if first is not None:
+                if dry:
+                    return None  # the state repeats: it only polls until something changes
+                period = self.cycle - first
+                self.cycle += (target - self.cycle) // period * period
+                seen.clear()
+                if self.cycle >= target:
+                    break
+            else:
+                if len(seen) > 512:
+                    seen.clear()
+                seen[key] = self.cycle
+            if self.latch is not None:
+                self.latch = None
+            before = (self.ops, self.pins, self.pindirs)
+            self.issue(word, program, forced, self.cycle)
+            self.cycle += 1
+            if (self.ops, self.pins, self.pindirs) != before:
+                seen.clear()
+        return self.cycle
+
+
+class _TickClock:
+    """Time of state machine tick n: base_time + (n - base_cycle) * cycle_us."""
+
+    def __init__(self, t0: Fraction, cycle_us: Fraction) -> None:
+        self.base_time = t0
+        self.base_cycle = 0
+        self.cycle_us = cycle_us
+
+    def time(self, cycle: int) -> Fraction:
+        return self.base_time + (cycle - self.base_cycle) * self.cycle_us
+
+    def first_after(self, t_us: int) -> int:
+        """The first tick later than t_us."""
+        n = math.floor((Fraction(t_us) - self.base_time) / self.cycle_us) + 1
+        return self.base_cycle + max(0, n)
+
+
+class _WireDecoder:
+    """A MIDI receiver on one PIO pin: 8N1 at 31250 baud."""
+
+    def __init__(self, chip: Chip, pin: int, t0: Fraction, level: int) -> None:
+        self.chip = chip
+        self.pin = pin
+        self.log = chip.wire_log[pin]
+        self.changes: list[tuple[Fraction, int]] = [(t0, level)]
+        self.hunt_from = t0
+
+    def set(self, t: Fraction, level: int) -> None:
+        if self.changes[-1][1] != level:
+            if self.changes[-1][0] == t:
+                self.changes[-1] = (t, level)
+                if len(self.changes) > 1 and self.changes[-2][1] == level:
+                    self.changes.pop()
+            else:
+                self.changes.append((t, level))
+
+    def level_at(self, t: Fraction) -> int:
+        level = self.changes[0][1]
+        for when, value in self.changes:
+            if when > t:
+                break
+            level = value
+        return level
+
+    def _next_start(self) -> Fraction | None:
+        prev = self.changes[0][1]
+        for when, value in self.changes[1:]:
+            if value == 0 and prev == 1 and when >= self.hunt_from:
+                return when
+            prev = value
+        return None
+
+    def deadline(self) -> Fraction | None:
+        start = self._next_start()
+        return None if start is None else start + BIT_US * 19 // 2
+
+    def decode(self, now: Fraction) -> None:
+        while True:
+            start = self._next_start()
+            if start is None or start + Fraction(BIT_US * 19, 2) > now:
+                break
+            if self.level_at(start + BIT_US // 2):
+                self.hunt_from = start + Fraction(1, 1000)  # a glitch, not a start bit
+                continue
+            value = 0
+            for bit in range(8):
+                value |= self.level_at(start + BIT_US * (bit + 1) + BIT_US // 2) << bit
+            if self.level_at(start + Fraction(BIT_US * 19, 2)):
+                self.log.append((math.ceil(start), value))
+            else:
+                self.chip.tx_framing_errors[self.pin] += 1
+            self.hunt_from = start + Fraction(BIT_US * 19, 2)
+        # forget changes nobody will look at again
+        keep = 0
+        for i, (when, _) in enumerate(self.changes):
+            if when <= self.hunt_from:
+                keep = i
+        if keep:
+            del self.changes[:keep]
+
+
+class _Buffer:
+    """A buffer handed to background_write, read element by element when DMA moves it."""
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+        view = memoryview(obj)  # type: ignore[arg-type]
+        self.view = view if view.ndim == 1 else view.cast("B")
+        self.stride = self.view.itemsize
+        if self.stride > 4:
+            raise ValueError("Buffer elements must be 4 bytes long or less")
+
+    def __len__(self) -> int:
+        return len(self.view)
+
+
+def _element(value: int, stride: int, swap: bool) -> int:
+    value = int(value) & ((1 << (8 * stride)) - 1)
+    if swap and stride > 1:
+        value = int.from_bytes(value.to_bytes(stride, "little"), "big")
+    if stride == 1:
+        value *= 0x01010101  # the bus replicates a byte write to all four lanes
+    elif stride == 2:
+        value *= 0x00010001
+    return value
+
+
+def _introspect(words: tuple[int, ...], what: str, has: dict, counts: dict) -> dict:
     """consider_instruction(): missing pins raise; which FIFOs the program uses."""
     out = {"tx": False, "rx": False, "out_loaded": False, "in_loaded": False}
     out_used = in_used = False
@@ -211,9 +555,7 @@ def _introspect(words: tuple[int, ...], what: str, has: dict[str, bool], counts:
         elif op == 0x6000:  # out
             if (word & 0x00E0) >> 5 in (0, 4):
                 if not has["out"]:
-                    raise ValueError(
-                        f"Missing first_out_pin. {what}[{i}] shifts out to pin(s)"
-                    )
+                    raise ValueError(f"Missing first_out_pin. {what}[{i}] shifts out to pin(s)")
                 if word & 0x1F > counts["out"]:
                     raise ValueError(f"{what}[{i}] shifts out more bits than pin count")
             if counts["auto_pull"]:
@@ -239,35 +581,24 @@ def _introspect(words: tuple[int, ...], what: str, has: dict[str, bool], counts:
     return out
 
 
-class _Buffer:
-    """A buffer handed to background_write, read element by element when DMA moves it."""
-
-    def __init__(self, obj: object) -> None:
-        self.obj = obj
-        self.view = memoryview(obj)  # type: ignore[arg-type]
-        if self.view.ndim != 1:
-            self.view = self.view.cast("B")
-        self.stride = self.view.itemsize
-        if self.stride > 4:
-            raise ValueError("Buffer elements must be 4 bytes long or less")
-
-    def __len__(self) -> int:
-        return len(self.view)
-
-
-def _element_words(view: memoryview, swap: bool) -> list[int]:
-    stride = view.itemsize
-    words = []
-    for item in view.tolist():
-        value = int(item) & ((1 << (8 * stride)) - 1)
-        if swap and stride > 1:
-            value = int.from_bytes(value.to_bytes(stride, "little"), "big")
-        words.append(value)
-    return words
+def _unsupported(words: tuple[int, ...], what: str) -> str | None:
+    for i, word in enumerate(words):
+        op = word >> 13
+        if op == 1:
+            return f"{what}[{i}] is a WAIT (PIO inputs are not simulated)"
+        if op == 6:
+            return f"{what}[{i}] is an IRQ (other state machines are not simulated)"
+        if op == 0 and (word >> 5) & 7 == 6:
+            return f"{what}[{i}] is a JMP PIN (PIO inputs are not simulated)"
+        if op == 2 and (word >> 5) & 7 == 0:
+            return f"{what}[{i}] is an IN PINS (PIO inputs are not simulated)"
+        if op == 5 and word & 7 == 0:
+            return f"{what}[{i}] is a MOV from PINS (PIO inputs are not simulated)"
+    return None
 
 
 class StateMachine:
-    """rp2pio.StateMachine for the known transmit programs (see the module docstring)."""
+    """rp2pio.StateMachine (see the module docstring)."""
 
     def __init__(
         self,
@@ -319,6 +650,8 @@ class StateMachine:
         words = _words_of(program)
         init_words = _words_of(init) if init is not None else ()
         may_exec_words = _words_of(may_exec) if may_exec is not None else ()
+        if not 1 <= len(words) <= INSTRUCTION_MEMORY:
+            raise ValueError(f"program length must be 1-{INSTRUCTION_MEMORY}")
         pins: list[Pin] = []
         groups = (
             (first_out_pin, out_pin_count, "first_out_pin"),
@@ -336,9 +669,9 @@ class StateMachine:
                 if number >= NUM_GPIOS:
                     raise ValueError("Pin count too large")
                 pin = PINS[number]
-                if exclusive_pin_use or not self._pio_uses(pin):
-                    if not chip.is_free(pin):
-                        raise ValueError(f"{pin._name} in use")
+                shared = chip._claims.get(number) == "rp2pio"
+                if (exclusive_pin_use or not shared) and not chip.is_free(pin):
+                    raise ValueError(f"{pin._name} in use")
                 if pin not in pins:
                     pins.append(pin)
         has = {
@@ -347,12 +680,8 @@ class StateMachine:
             "set": first_set_pin is not None,
             "jmp": jmp_pin is not None,
         }
-        counts = {
-            "out": out_pin_count,
-            "in": in_pin_count,
-            "auto_pull": auto_pull,
-            "auto_push": auto_push,
-        }
+        counts = {"out": out_pin_count, "in": in_pin_count, "auto_pull": auto_pull,
+                  "auto_push": auto_push}
         fifos = {"tx": False, "rx": False}
         for what, code in (("program", words), ("init", init_words), ("may_exec", may_exec_words)):
             found = _introspect(code, what, has, counts)
@@ -362,67 +691,88 @@ class StateMachine:
             raise ValueError(f"wrap must be -1-{len(words) - 1}")
         if not 0 <= wrap_target <= len(words) - 1:
             raise ValueError(f"wrap_target must be 0-{len(words) - 1}")
-
-        model = KNOWN_PROGRAMS.get(tuple(words))
-        if model is None:
-            listing = ", ".join(f"0x{w:04x}" for w in words)
-            kinds = "; ".join(sorted({m.name for m in KNOWN_PROGRAMS.values()}))
-            raise NotImplementedError(
-                f"the simulator cannot run PIO program [{listing}]; it models {kinds}"
-            )
-        problems = []
-        if first_out_pin is None or first_out_pin is not first_sideset_pin:
-            problems.append("the TX pin must be both first_out_pin and first_sideset_pin")
-        if not sideset_enable or sideset_pin_count != 1 or sideset_pindirs:
-            problems.append("the program needs sideset_enable=True, sideset_pin_count=1")
-        if not out_shift_right or auto_pull:
-            problems.append("the program needs out_shift_right=True, auto_pull=False")
-        if init_words and not (model.realtime_lane and list(init_words) == [SET_Y]):
-            problems.append("init instructions are not modelled (only `set y, 0`)")
-        if model.realtime_lane and (mov_status_type != "txfifo" or mov_status_n != 1):
-            problems.append('the program needs mov_status_type="txfifo", mov_status_n=1')
-        if wrap not in (-1, len(words) - 1) or wrap_target != 0:
-            problems.append("wrap/wrap_target must keep the whole program")
-        if fifo_type not in ("auto", "txrx", "tx"):
-            problems.append(f"fifo_type {fifo_type!r} leaves no TX FIFO")
-        if problems:
-            raise NotImplementedError(
-                f"PIO program {model.name} with this configuration is not modelled: "
-                + "; ".join(problems)
-            )
+        for what, code in (("program", words), ("init", init_words), ("may_exec", may_exec_words)):
+            problem = _unsupported(code, what)
+            if problem:
+                raise NotImplementedError("rp2pio double: " + problem)
+        if auto_pull or auto_push:
+            raise NotImplementedError("rp2pio double: autopull/autopush are not simulated")
+        if fifo_type not in ("auto", "txrx", "tx", "rx"):
+            raise NotImplementedError(f"rp2pio double: fifo_type {fifo_type!r} is not simulated")
+        if mov_status_type not in ("txfifo", "rxfifo"):
+            raise NotImplementedError(f"rp2pio double: mov_status_type {mov_status_type!r}")
         join = fifo_type
         if fifo_type == "auto":  # compute_fifo_type()
             join = "tx" if not fifos["rx"] else ("rx" if not fifos["tx"] else "txrx")
-        self._tx_depth = 8 if join == "tx" else 4
-        self._rx_depth = 0 if join == "tx" else 4
-        self._has_tx = fifos["tx"]
-        self._has_rx = fifos["rx"]
-        self._actual_frequency, self._cycle_us = self._divider(int(frequency))
+        tx_depth = {"tx": 8, "rx": 0}.get(join, 4)
+        rx_depth = {"tx": 0, "rx": 8}.get(join, 4)
+        actual, cycle_us = self._divider(int(frequency))
 
-        # place the state machine (use_existing_program, then a free SM with room)
-        pid = _program_id(program)
-        slot = self._place(pid, len(words), program)
+        slot = self._place(_program_id(program), len(words), program)
         if slot is None:
             raise RuntimeError("All state machines in use")
         self._slot = slot
         for pin in pins:
             chip.claim(pin, "rp2pio")
         self._pins = pins
-        self._model = model
-        self._tx_pin = first_out_pin
-        self._log = chip.wire_log[first_out_pin._number]  # type: ignore[union-attr]
-        self._mask = (1 << min(model.data_bits, 8)) - 1
+        self._has_tx = fifos["tx"]
+        self._has_rx = fifos["rx"]
+        self._tx_depth = tx_depth
         self._wait_for_txstall = bool(wait_for_txstall)
         self._in_shift_right = bool(in_shift_right)
+        self._actual_frequency = actual
+
+        def mask_and_shift(first: Pin | None, count: int, value: int) -> int:
+            if first is None:
+                return 0
+            return (value & ((1 << count) - 1)) << first._number
+
+        state = mask_and_shift(first_out_pin, out_pin_count, initial_out_pin_state)
+        direction = mask_and_shift(first_out_pin, out_pin_count, initial_out_pin_direction)
+        state |= mask_and_shift(first_set_pin, set_pin_count, initial_set_pin_state)
+        direction |= mask_and_shift(first_set_pin, set_pin_count, initial_set_pin_direction)
+        side_mask = mask_and_shift(first_sideset_pin, sideset_pin_count, 0x1F)
+        state = (state & ~side_mask) | mask_and_shift(
+            first_sideset_pin, sideset_pin_count, initial_sideset_pin_state
+        )
+        direction = (direction & ~side_mask) | mask_and_shift(
+            first_sideset_pin, sideset_pin_count, initial_sideset_pin_direction
+        )
+        cfg = _Config(
+            wrap_bottom=wrap_target,
+            wrap_top=len(words) - 1 if wrap == -1 else wrap,
+            sideset_count=sideset_pin_count if first_sideset_pin is not None else 0,
+            sideset_enable=bool(sideset_enable),
+            sideset_pindirs=bool(sideset_pindirs),
+            sideset_base=first_sideset_pin._number if first_sideset_pin else 0,
+            out_base=first_out_pin._number if first_out_pin else 0,
+            out_count=out_pin_count if first_out_pin else 0,
+            set_base=first_set_pin._number if first_set_pin else 0,
+            set_count=set_pin_count if first_set_pin else 0,
+            out_shift_right=bool(out_shift_right),
+            in_shift_right=bool(in_shift_right),
+            pull_threshold=int(pull_threshold) % 32 or 32,
+            push_threshold=int(push_threshold) % 32 or 32,
+            status_tx=mov_status_type == "txfifo",
+            status_n=int(mov_status_n),
+            rx_depth=rx_depth,
+        )
+        self._core = _Core(cfg, words, state, direction)
+        self._core.hooks = self
+        now = chip.clock.now_us
+        self._clock = _TickClock(Fraction(now), cycle_us)
+        self._decoders = {
+            pin._number: _WireDecoder(chip, pin._number, Fraction(now), self._level(pin._number))
+            for pin in pins
+            if pin._number not in (first_in_pin._number if first_in_pin else -1,)
+        }
+        self._init_words = init_words
+        self._sm_event: int | None = None
+        self._wire_event: int | None = None
+        self._wire_due: int | None = None
+        self._active = False
         self._deinited = False
-        self._gen = 0
-        self._enabled = True
-        self._tx: deque[int] = deque()
-        self._rx: deque[int] = deque()
-        self._stalled = True  # waiting in `pull` with an empty TX FIFO
-        self._y = 0  # switchyard_midi_tx: realtime request (init `set y, 0`)
-        self._txstall = True
-        self._rxstall = False
+        self._offset_value = self._offset
         # background write (DMA) state, zeroed as the C object is
         self._dma_allocated = False
         self._dma_busy = False
@@ -435,11 +785,11 @@ class StateMachine:
         self._bg_swap = False
         self._last_write: object = None
         self._switched = False
+        for word in init_words:
+            self._force(word)
+        self._reschedule()
 
-    # --- construction helpers -------------------------------------------------------------
-    def _pio_uses(self, pin: Pin) -> bool:
-        return self._chip._claims.get(pin._number) == "rp2pio"
-
+    # --- placement, clock divider ----------------------------------------------------------
     def _divider(self, frequency: int) -> tuple[int, Fraction]:
         clk = self._chip.clk_sys_hz
         if frequency == 0:
@@ -450,8 +800,7 @@ class StateMachine:
             raise ValueError("frequency out of range")
         if frequency256 % div256 > 0:
             div256 += 1
-        actual = frequency256 // div256
-        return actual, Fraction(div256 * 1_000_000, frequency256)
+        return frequency256 // div256, Fraction(div256 * 1_000_000, frequency256)
 
     def _place(self, pid: int, length: int, program: object) -> tuple[int, int] | None:
         blocks = self._chip._pio
@@ -462,6 +811,7 @@ class StateMachine:
                 block["sms"][sm] = self
                 entry["users"] += 1
                 self._offset = entry["offset"]
+                self._pid = pid
                 return b, sm
         for b, block in enumerate(blocks):
             used = sum(e["len"] for e in block["programs"].values())
@@ -472,34 +822,128 @@ class StateMachine:
                 block["programs"][pid] = {
                     "len": length, "users": 1, "obj": program, "offset": self._offset,
                 }
+                self._pid = pid
                 return b, sm
         return None
 
-    # --- lifetime -------------------------------------------------------------------------
+    # --- time: running the program up to now ------------------------------------------------
+    def _level(self, number: int) -> int:
+        core = getattr(self, "_core", None)
+        if core is None:
+            return 1
+        if not (core.pindirs >> number) & 1:
+            return 1  # not driven: the MIDI line rests at idle
+        return (core.pins >> number) & 1
+
+    def _pins_changed(self, when: int | None) -> None:
+        if when is None:
+            t = Fraction(self._chip.clock.now_us)
+        else:
+            t = self._clock.time(when)
+        for number, decoder in self._decoders.items():
+            decoder.set(t, self._level(number))
+
+    def _pulled(self) -> None:
+        self._dma_pump()
+
+    def _sync(self) -> None:
+        """Execute every tick up to now, then decode the wire."""
+        if self._deinited:
+            return
+        now = self._chip.clock.now_us
+        core = self._core
+        before = (core.ops, core.latch)
+        core.run(self._clock.first_after(now))
+        for decoder in self._decoders.values():
+            decoder.decode(Fraction(now))
+        if (core.ops, core.latch) != before:
+            self._reschedule()
+        else:
+            self._schedule_wire()
+
+    def _reschedule(self) -> None:
+        """Schedule the next tick the CPU or DMA could see (found by a dry run)."""
+        clock = self._chip.clock
+        if self._sm_event is not None:
+            clock.cancel(self._sm_event)
+            self._sm_event = None
+        self._active = False
+        if not self._deinited and self._core.enabled:
+            probe = self._core.copy()
+            stop = probe.run(probe.cycle + DRY_RUN_CYCLES + 1, dry=True)
+            if stop is not None:
+                self._active = True
+                at = max(clock.now_us, math.ceil(self._clock.time(stop)))
+                self._sm_event = clock.schedule(at, self._on_event)
+        self._schedule_wire()
+
+    def _schedule_wire(self) -> None:
+        due = None
+        for decoder in self._decoders.values():
+            d = decoder.deadline()
+            if d is not None and (due is None or d < due):
+                due = d
+        if due is None:
+            return
+        at = max(self._chip.clock.now_us, math.ceil(due))
+        if self._wire_event is not None and self._wire_due == at:
+            return
+        if self._wire_event is not None:
+            self._chip.clock.cancel(self._wire_event)
+        self._wire_due = at
+        self._wire_event = self._chip.clock.schedule(at, self._on_wire)
+
+    def _on_event(self) -> None:
+        self._sm_event = None
+        self._sync()
+        if self._sm_event is None:
+            self._reschedule()
+
+    def _on_wire(self) -> None:
+        self._wire_event = None
+        self._wire_due = None
+        self._sync()
+
     def _check(self) -> Chip:
         if self._deinited:
             raise ValueError(DEINITED)
+        self._sync()
         return self._chip
 
+    def _wait(self, what: str) -> None:
+        """Busy-wait for the next event; raise if the state machine can never move."""
+        if not self._active and not self._dma_busy:
+            raise RuntimeError(
+                f"rp2pio.StateMachine.{what} would spin forever on the chip: the state "
+                "machine is stalled or idle and nothing can end the wait"
+            )
+        self._chip.wait_for_event("rp2pio.StateMachine." + what)
+        self._sync()
+
+    # --- lifetime -------------------------------------------------------------------------------
     def deinit(self) -> None:
         if self._deinited:
             return
-        self.stop_background_write()
-        self._gen += 1
+        self._sync()
+        self._dma_allocated = self._dma_busy = False
+        self._current = None
+        self._next = [None, None, None]
+        self._pending = 0
         chip = self._chip
+        for handle in (self._sm_event, self._wire_event):
+            if handle is not None:
+                chip.clock.cancel(handle)
+        self._sm_event = self._wire_event = None
         b, sm = self._slot
         block = chip._pio[b]
         block["sms"][sm] = None
-        for pid, entry in list(block["programs"].items()):
-            if entry["offset"] == self._offset:
-                entry["users"] -= 1
-                if entry["users"] <= 0:
-                    del block["programs"][pid]
-                break
+        entry = block["programs"].get(self._pid)
+        if entry is not None:
+            entry["users"] -= 1
+            if entry["users"] <= 0:
+                del block["programs"][self._pid]
         for pin in self._pins:
             chip.release(pin)
-        self._tx.clear()
-        self._rx.clear()
         self._deinited = True
 
     def deinited(self) -> bool:
@@ -511,127 +955,46 @@ class StateMachine:
     def __exit__(self, *exc: object) -> None:
         self.deinit()
 
-    # --- the state machine ----------------------------------------------------------------
-    def _at(self, t: Fraction) -> int:
-        return math.ceil(t)
-
-    def _push_tx(self, word: int) -> None:
-        """A word enters the TX FIFO (from the CPU or DMA); a stalled SM pulls it at once."""
-        if self._stalled and self._enabled:
-            if self._model.realtime_lane:
-                self._stalled = False
-                now = Fraction(self._chip.clock.now_us)
-                self._midi_byte(word & 0xFF, now + MIDI_IDLE_TO_START * self._cycle_us, False)
-            else:
-                self._pull_word(word, Fraction(self._chip.clock.now_us))
-        else:
-            self._tx.append(word)
-
-    # --- switchyard_midi_tx: normal bytes from the FIFO, realtime bytes from Y ------------
-    def _midi_byte(self, byte: int, start: Fraction, realtime: bool) -> None:
-        cycle, clock, gen = self._cycle_us, self._chip.clock, self._gen
-        self._log.append((self._at(start), byte))
-        if realtime:
-            code = self._y
-
-            def cleared() -> None:
-                if gen == self._gen:
-                    self._y = 0
-
-            def pushed() -> None:
-                if gen == self._gen:
-                    if len(self._rx) < self._rx_depth:
-                        self._rx.append(code)
-                    else:
-                        self._rxstall = True
-
-            clock.schedule(self._at(start + MIDI_Y_CLEARED * cycle), cleared)
-            clock.schedule(self._at(start + MIDI_RT_PUSH * cycle), pushed)
-        nxt = start + MIDI_NEXT_START * cycle
-        clock.schedule(self._at(start + MIDI_DECIDE * cycle), lambda: self._midi_decide(gen, nxt))
-
-    def _midi_decide(self, gen: int, start: Fraction) -> None:
-        """`jmp !y` after a byte: a realtime request first, then the TX FIFO, else idle."""
-        if gen != self._gen:
-            return
-        if self._y:
-            self._midi_byte(0xF8 | (self._y & 7), start, True)
-        elif self._tx:
-            word = self._tx.popleft()
-            self._dma_pump()
-            self._midi_byte(word & 0xFF, start, False)
-        else:
-            self._stalled = True
-            self._txstall = True
-
-    def _pull_word(self, word: int, t_pull: Fraction) -> None:
-        model, cycle, clock = self._model, self._cycle_us, self._chip.clock
-        self._stalled = False
-        start = t_pull + model.pull_to_start * cycle
-        self._log.append((self._at(start), word & self._mask))
-        gen = self._gen
-        if model.push_at is not None:
-            clock.schedule(self._at(start + model.push_at * cycle), lambda: self._on_push(gen))
-        t_next = start + model.next_pull * cycle
-        clock.schedule(self._at(t_next), lambda: self._on_pull(gen, t_next))
-
-    def _on_push(self, gen: int) -> None:
-        if gen != self._gen:
-            return
-        if len(self._rx) < self._rx_depth:
-            self._rx.append(0)  # the ISR is empty: the word pushed is 0
-        else:
-            self._rxstall = True
-
-    def _on_pull(self, gen: int, t: Fraction) -> None:
-        if gen != self._gen:
-            return
-        if self._tx:
-            self._pull_word(self._tx.popleft(), t)
-            self._dma_pump()
-        else:
-            self._stalled = True
-            self._txstall = True
-
-    def _room(self) -> bool:
-        return (self._stalled and self._enabled) or len(self._tx) < self._tx_depth
-
-    # --- blocking CPU transfers -----------------------------------------------------------
-    def _slice_words(self, buffer: object, start: int, end: int | None, swap: bool) -> list[int]:
+    # --- CPU transfers -------------------------------------------------------------------------
+    def _words(self, buffer: object, start: int, end: int | None, swap: bool) -> list[int]:
         view = memoryview(buffer)  # type: ignore[arg-type]
         if view.ndim != 1:
             view = view.cast("B")
         if view.itemsize > 4:
             raise ValueError("Buffer elements must be 4 bytes long or less")
         length = len(view)
-        end = length if end is None else end
-        start, end, _ = slice(start, end).indices(length)
-        return _element_words(view[start:end], swap)
+        start, end, _ = slice(start, length if end is None else end).indices(length)
+        stride = view.itemsize
+        return [_element(v, stride, swap) for v in view[start:end].tolist()]
 
     def write(
         self, buffer: object, *, start: int = 0, end: int | None = None, swap: bool = False
     ) -> None:
-        chip = self._check()
+        self._check()
         if not self._has_tx:
             raise RuntimeError("No out in program")
-        words = self._slice_words(buffer, start, end, swap)
+        words = self._words(buffer, start, end, swap)
         if not words:
             return
+        core = self._core
         i = 0
-        while i < len(words):
-            while i < len(words) and self._room():
-                self._push_tx(words[i])
+        while True:
+            while i < len(words) and len(core.tx) < self._tx_depth:
+                core.tx.append(words[i])
                 i += 1
-            if i < len(words):
-                chip.wait_for_event("rp2pio.StateMachine.write")
-        self._txstall = False  # _transfer(): fdebug = stall_mask
-        while self._tx or (self._wait_for_txstall and not self._txstall):
-            chip.wait_for_event("rp2pio.StateMachine.write")
+            self._reschedule()
+            if i >= len(words):
+                break
+            self._wait("write")
+        core.txstall = False  # _transfer(): fdebug = stall_mask
+        self._reschedule()
+        while core.tx or (self._wait_for_txstall and not core.txstall):
+            self._wait("write")
 
     def readinto(
         self, buffer: object, *, start: int = 0, end: int | None = None, swap: bool = False
     ) -> None:
-        chip = self._check()
+        self._check()
         if not self._has_rx:
             raise RuntimeError("No in in program")
         view = memoryview(buffer)  # type: ignore[arg-type]
@@ -639,44 +1002,38 @@ class StateMachine:
             view = view.cast("B")
         stride = view.itemsize
         length = len(view)
-        end = length if end is None else end
-        start, end, _ = slice(start, end).indices(length)
+        start, end, _ = slice(start, length if end is None else end).indices(length)
         mask = (1 << (8 * stride)) - 1
+        core = self._core
         for i in range(start, end):
-            while not self._rx:
-                chip.wait_for_event("rp2pio.StateMachine.readinto")
-            word = self._rx.popleft()
+            while not core.rx:
+                self._wait("readinto")
+            word = core.rx.popleft()
+            self._reschedule()
             value = (word >> (32 - 8 * stride)) & mask if self._in_shift_right else word & mask
             if swap and stride > 1:
                 value = int.from_bytes(value.to_bytes(stride, "little"), "big")
             view[i] = value
 
     def write_readinto(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError("rp2pio double: write_readinto is not modelled")
-
-    def run(self, instructions: object) -> None:
-        """Executes instructions at once (pio_sm_exec). Modelled: `set y, N` on
-        switchyard_midi_tx, the program's realtime request; anything else raises."""
-        self._check()
-        words = _words_of(instructions)
-        for word in words:
-            if not self._model.realtime_lane or word & 0xFFE0 != SET_Y:
-                raise NotImplementedError(
-                    "rp2pio double: run() models only `set y, N` on switchyard_midi_tx, "
-                    "not 0x%04x on %s" % (word, self._model.name)
-                )
-            self._y = word & 0x1F
-        if self._y and self._stalled and self._enabled:
-            self._stalled = False
-            now = Fraction(self._chip.clock.now_us)
-            self._midi_byte(
-                0xF8 | (self._y & 7), now + MIDI_IDLE_RT_TO_START * self._cycle_us, True
-            )
+        raise NotImplementedError("rp2pio double: write_readinto is not simulated")
 
     def background_read(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError("rp2pio double: background_read is not modelled")
+        raise NotImplementedError("rp2pio double: background_read is not simulated")
 
-    # --- background write (DMA) -----------------------------------------------------------
+    def _force(self, word: int) -> None:
+        """pio_sm_exec(): execute now, between ticks; latched if it stalls."""
+        core = self._core
+        core.latch = None
+        core.issue(word & 0xFFFF, program=False, forced=True, when=None)
+
+    def run(self, instructions: object) -> None:
+        self._check()
+        for word in _words_of(instructions):
+            self._force(word)
+        self._reschedule()
+
+    # --- background write (DMA) -------------------------------------------------------------------
     def background_write(
         self,
         once: object = None,
@@ -685,7 +1042,7 @@ class StateMachine:
         loop2: object = None,
         swap: bool = False,
     ) -> None:
-        chip = self._check()
+        self._check()
         if not self._has_tx:
             raise RuntimeError("No out in program")
         infos: list[_Buffer | None] = []
@@ -719,18 +1076,16 @@ class StateMachine:
             if bool(swap) != self._bg_swap:
                 raise ValueError("Mismatched swap flag")
             while self._pending:
-                chip.wait_for_event("rp2pio.StateMachine.background_write")
+                self._wait("background_write")
             self._next = [o, lp, l2]
             self._pending = pending
             if self._dma_completed and o is not None:
-                # C clears dma_completed_write right after restarting the channel, long
-                # before the DMA-complete interrupt can fire; here DMA may finish inside
-                # the call, so clear it first.
-                self._dma_completed = False
                 self._dma_complete_write()
+                self._dma_completed = False
+            self._reschedule()
             return
         if o is None:
-            return  # nothing to send and no DMA running
+            return
         self._dma_allocated = True
         self._current = o
         self._next = [lp, l2, lp]
@@ -741,18 +1096,16 @@ class StateMachine:
         self._cur_index = 0
         self._dma_busy = True
         self._dma_pump()
+        self._reschedule()
 
     def _dma_pump(self) -> None:
         """DMA: move words while the TX FIFO has room (DREQ)."""
-        while self._dma_busy and self._room():
+        core = self._core
+        while self._dma_busy and len(core.tx) < self._tx_depth:
             buf = self._current
             assert buf is not None
-            item = buf.view[self._cur_index]
-            value = int(item) & ((1 << (8 * buf.stride)) - 1)
-            if self._bg_swap and buf.stride > 1:
-                value = int.from_bytes(value.to_bytes(buf.stride, "little"), "big")
+            core.tx.append(_element(buf.view[self._cur_index], buf.stride, self._bg_swap))
             self._cur_index += 1
-            self._push_tx(value)
             if self._cur_index >= len(buf):
                 self._dma_busy = False
                 self._chip.run_irq(self._dma_irq)
@@ -808,30 +1161,32 @@ class StateMachine:
         last, self._last_write = self._last_write, None
         return last if last is not None else array.array("B")
 
-    # --- status -----------------------------------------------------------------------------
+    # --- status ---------------------------------------------------------------------------
     @property
     def in_waiting(self) -> int:
         self._check()
-        return len(self._rx)
+        return len(self._core.rx)
 
     def clear_rxfifo(self) -> None:
         self._check()
-        self._rx.clear()
-        self._rxstall = False
+        self._core.rx.clear()
+        self._core.rxstall = False
+        self._reschedule()
 
     @property
     def txstall(self) -> bool:
         self._check()
-        return self._txstall
+        return self._core.txstall
 
     def clear_txstall(self) -> None:
         self._check()
-        self._txstall = False
+        self._core.txstall = False
+        self._reschedule()
 
     @property
     def rxstall(self) -> bool:
         self._check()
-        return self._rxstall
+        return self._core.rxstall
 
     @property
     def frequency(self) -> int:
@@ -841,44 +1196,51 @@ class StateMachine:
     @frequency.setter
     def frequency(self, value: int) -> None:
         self._check()
-        self._actual_frequency, self._cycle_us = self._divider(int(value))
+        self._actual_frequency, cycle_us = self._divider(int(value))
+        clock = self._clock
+        clock.base_time = Fraction(self._chip.clock.now_us)
+        clock.base_cycle = self._core.cycle
+        clock.cycle_us = cycle_us
+        self._reschedule()
 
     @property
     def offset(self) -> int:
         self._check()
-        return self._offset
+        return self._offset_value
 
     @property
     def pc(self) -> int:
         self._check()
-        return self._offset
+        return self._offset_value + self._core.pc
 
     @property
     def rxfifo(self) -> None:
         return None
 
     def stop(self) -> None:
-        """Stop the SM clock. The byte on the wire is aborted; the FIFO keeps its words."""
+        """Stop the state machine clock; it keeps its state and FIFOs."""
         self._check()
-        self._gen += 1
-        self._enabled = False
+        self._core.enabled = False
+        self._reschedule()
 
     def restart(self) -> None:
-        """Reset the SM to its first instruction (`pull`) and enable it."""
+        """Back to the first instruction with a known state, init run again, clock on."""
         self._check()
-        self._gen += 1
-        self._enabled = True
-        self._stalled = True
-        if self._tx:
-            self._pull_word(self._tx.popleft(), Fraction(self._chip.clock.now_us))
-            self._dma_pump()
-        else:
-            self._txstall = True
+        core = self._core
+        core.pc = core.cfg.wrap_bottom
+        core.isr = core.isr_count = 0
+        core.osr_count = 32
+        core.delay = 0
+        core.latch = None
+        core.enabled = True
+        clock = self._clock
+        clock.base_time = Fraction(self._chip.clock.now_us)
+        clock.base_cycle = core.cycle
+        for word in self._init_words:
+            self._force(word)
+        self._reschedule()
 
 
 def pins_are_sequential(pins: list[Pin]) -> bool:
     numbers = [p._number for p in pins]
     return all(b == a + 1 for a, b in zip(numbers, numbers[1:], strict=False))
-
-
-__all__ = ["StateMachine", "pins_are_sequential"]
