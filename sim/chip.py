@@ -225,6 +225,7 @@ class Chip:
         self.wire_log: PinDict = PinDict(self, list)
         self.rx_overflow: PinDict = PinDict(self, int)
         self.rx_framing_errors: PinDict = PinDict(self, int)
+        self.tx_framing_errors: PinDict = PinDict(self, int)
         self.pin_history: PinDict = PinDict(self, list)
         self.usb = UsbHost(self)
         self.boot_phase = False  # True while boot.py runs: USB devices may be changed

@@ -50,10 +50,8 @@ FIFO modes and MOV STATUS on IRQ. PIO pin levels do not go to chip.pin_history.
 from __future__ import annotations
 
 import array
-import math
 import struct
 from collections import deque
-from fractions import Fraction
 
 from sim.chip import NUM_GPIOS, PINS, Chip, Pin, current
 from sim.doubles import DEINITED, check_pin
@@ -424,42 +422,59 @@ class _Core:
 
 
 class _TickClock:
-    """Time of state machine tick n: base_time + (n - base_cycle) * cycle_us."""
+    """Exact times in units of 1/256 clk_sys cycle (the divider's resolution): tick n is at
+    base_time + (n - base_cycle) * div256 units; `per_us` units make one microsecond."""
 
-    def __init__(self, t0: Fraction, cycle_us: Fraction) -> None:
-        self.base_time = t0
+    def __init__(self, per_us: int, now_us: int, div256: int) -> None:
+        self.per_us = per_us
+        self.base_time = now_us * per_us
         self.base_cycle = 0
-        self.cycle_us = cycle_us
+        self.div256 = div256
 
-    def time(self, cycle: int) -> Fraction:
-        return self.base_time + (cycle - self.base_cycle) * self.cycle_us
+    def rebase(self, now_us: int, cycle: int, div256: int) -> None:
+        self.base_time = now_us * self.per_us
+        self.base_cycle = cycle
+        self.div256 = div256
+
+    def time(self, cycle: int) -> int:
+        return self.base_time + (cycle - self.base_cycle) * self.div256
+
+    def units(self, t_us: int) -> int:
+        return t_us * self.per_us
+
+    def us_ceil(self, units: int) -> int:
+        return -(-units // self.per_us)
 
     def first_after(self, t_us: int) -> int:
         """The first tick later than t_us."""
-        n = math.floor((Fraction(t_us) - self.base_time) / self.cycle_us) + 1
+        n = (t_us * self.per_us - self.base_time) // self.div256 + 1
         return self.base_cycle + max(0, n)
 
 
 class _WireDecoder:
-    """A MIDI receiver on one PIO pin: 8N1 at 31250 baud."""
+    """A MIDI receiver on one PIO pin: 8N1 at 31250 baud (times in _TickClock units)."""
 
-    def __init__(self, chip: Chip, pin: int, t0: Fraction, level: int) -> None:
+    def __init__(self, chip: Chip, pin: int, clock: _TickClock, level: int) -> None:
         self.chip = chip
         self.pin = pin
+        self.clock = clock
         self.log = chip.wire_log[pin]
-        self.changes: list[tuple[Fraction, int]] = [(t0, level)]
+        t0 = clock.base_time
+        self.changes: list[tuple[int, int]] = [(t0, level)]
         self.hunt_from = t0
+        self.bit = BIT_US * clock.per_us
 
-    def set(self, t: Fraction, level: int) -> None:
-        if self.changes[-1][1] != level:
-            if self.changes[-1][0] == t:
-                self.changes[-1] = (t, level)
-                if len(self.changes) > 1 and self.changes[-2][1] == level:
-                    self.changes.pop()
+    def set(self, t: int, level: int) -> None:
+        changes = self.changes
+        if changes[-1][1] != level:
+            if changes[-1][0] == t:
+                changes[-1] = (t, level)
+                if len(changes) > 1 and changes[-2][1] == level:
+                    changes.pop()
             else:
-                self.changes.append((t, level))
+                changes.append((t, level))
 
-    def level_at(self, t: Fraction) -> int:
+    def level_at(self, t: int) -> int:
         level = self.changes[0][1]
         for when, value in self.changes:
             if when > t:
@@ -467,34 +482,40 @@ class _WireDecoder:
             level = value
         return level
 
-    def _next_start(self) -> Fraction | None:
-        prev = self.changes[0][1]
-        for when, value in self.changes[1:]:
+    def _next_start(self) -> int | None:
+        changes = self.changes
+        if len(changes) < 2:
+            return None
+        prev = changes[0][1]
+        for when, value in changes[1:]:
             if value == 0 and prev == 1 and when >= self.hunt_from:
                 return when
             prev = value
         return None
 
-    def deadline(self) -> Fraction | None:
+    def deadline_us(self) -> int | None:
         start = self._next_start()
-        return None if start is None else start + BIT_US * 19 // 2
+        return None if start is None else self.clock.us_ceil(start + self.bit * 19 // 2)
 
-    def decode(self, now: Fraction) -> None:
+    def decode(self, now_us: int) -> None:
+        now = now_us * self.clock.per_us
+        bit = self.bit
+        stop_sample = bit * 19 // 2
         while True:
             start = self._next_start()
-            if start is None or start + Fraction(BIT_US * 19, 2) > now:
+            if start is None or start + stop_sample > now:
                 break
-            if self.level_at(start + BIT_US // 2):
-                self.hunt_from = start + Fraction(1, 1000)  # a glitch, not a start bit
+            if self.level_at(start + bit // 2):
+                self.hunt_from = start + 1  # a glitch, not a start bit
                 continue
             value = 0
-            for bit in range(8):
-                value |= self.level_at(start + BIT_US * (bit + 1) + BIT_US // 2) << bit
-            if self.level_at(start + Fraction(BIT_US * 19, 2)):
-                self.log.append((math.ceil(start), value))
+            for k in range(8):
+                value |= self.level_at(start + bit * (k + 1) + bit // 2) << k
+            if self.level_at(start + stop_sample):
+                self.log.append((self.clock.us_ceil(start), value))
             else:
                 self.chip.tx_framing_errors[self.pin] += 1
-            self.hunt_from = start + Fraction(BIT_US * 19, 2)
+            self.hunt_from = start + stop_sample
         # forget changes nobody will look at again
         keep = 0
         for i, (when, _) in enumerate(self.changes):
@@ -706,7 +727,7 @@ class StateMachine:
             join = "tx" if not fifos["rx"] else ("rx" if not fifos["tx"] else "txrx")
         tx_depth = {"tx": 8, "rx": 0}.get(join, 4)
         rx_depth = {"tx": 0, "rx": 8}.get(join, 4)
-        actual, cycle_us = self._divider(int(frequency))
+        actual, div256 = self._divider(int(frequency))
 
         slot = self._place(_program_id(program), len(words), program)
         if slot is None:
@@ -760,9 +781,10 @@ class StateMachine:
         self._core = _Core(cfg, words, state, direction)
         self._core.hooks = self
         now = chip.clock.now_us
-        self._clock = _TickClock(Fraction(now), cycle_us)
+        self._clock = _TickClock(chip.clk_sys_hz * 256 // 1_000_000, now, div256)
+        self._synced_at = -1
         self._decoders = {
-            pin._number: _WireDecoder(chip, pin._number, Fraction(now), self._level(pin._number))
+            pin._number: _WireDecoder(chip, pin._number, self._clock, self._level(pin._number))
             for pin in pins
             if pin._number not in (first_in_pin._number if first_in_pin else -1,)
         }
@@ -790,7 +812,7 @@ class StateMachine:
         self._reschedule()
 
     # --- placement, clock divider ----------------------------------------------------------
-    def _divider(self, frequency: int) -> tuple[int, Fraction]:
+    def _divider(self, frequency: int) -> tuple[int, int]:
         clk = self._chip.clk_sys_hz
         if frequency == 0:
             frequency = clk
@@ -800,7 +822,7 @@ class StateMachine:
             raise ValueError("frequency out of range")
         if frequency256 % div256 > 0:
             div256 += 1
-        return frequency256 // div256, Fraction(div256 * 1_000_000, frequency256)
+        return frequency256 // div256, div256
 
     def _place(self, pid: int, length: int, program: object) -> tuple[int, int] | None:
         blocks = self._chip._pio
@@ -837,7 +859,7 @@ class StateMachine:
 
     def _pins_changed(self, when: int | None) -> None:
         if when is None:
-            t = Fraction(self._chip.clock.now_us)
+            t = self._clock.units(self._chip.clock.now_us)
         else:
             t = self._clock.time(when)
         for number, decoder in self._decoders.items():
@@ -846,16 +868,19 @@ class StateMachine:
     def _pulled(self) -> None:
         self._dma_pump()
 
-    def _sync(self) -> None:
+    def _sync(self, force: bool = False) -> None:
         """Execute every tick up to now, then decode the wire."""
         if self._deinited:
             return
         now = self._chip.clock.now_us
+        if now == self._synced_at and not force:
+            return
+        self._synced_at = now
         core = self._core
         before = (core.ops, core.latch)
         core.run(self._clock.first_after(now))
         for decoder in self._decoders.values():
-            decoder.decode(Fraction(now))
+            decoder.decode(now)
         if (core.ops, core.latch) != before:
             self._reschedule()
         else:
@@ -873,19 +898,19 @@ class StateMachine:
             stop = probe.run(probe.cycle + DRY_RUN_CYCLES + 1, dry=True)
             if stop is not None:
                 self._active = True
-                at = max(clock.now_us, math.ceil(self._clock.time(stop)))
+                at = max(clock.now_us, self._clock.us_ceil(self._clock.time(stop)))
                 self._sm_event = clock.schedule(at, self._on_event)
         self._schedule_wire()
 
     def _schedule_wire(self) -> None:
         due = None
         for decoder in self._decoders.values():
-            d = decoder.deadline()
+            d = decoder.deadline_us()
             if d is not None and (due is None or d < due):
                 due = d
         if due is None:
             return
-        at = max(self._chip.clock.now_us, math.ceil(due))
+        at = max(self._chip.clock.now_us, due)
         if self._wire_event is not None and self._wire_due == at:
             return
         if self._wire_event is not None:
@@ -895,14 +920,14 @@ class StateMachine:
 
     def _on_event(self) -> None:
         self._sm_event = None
-        self._sync()
+        self._sync(force=True)
         if self._sm_event is None:
             self._reschedule()
 
     def _on_wire(self) -> None:
         self._wire_event = None
         self._wire_due = None
-        self._sync()
+        self._sync(force=True)
 
     def _check(self) -> Chip:
         if self._deinited:
@@ -1077,11 +1102,16 @@ class StateMachine:
                 raise ValueError("Mismatched swap flag")
             while self._pending:
                 self._wait("background_write")
-            self._next = [o, lp, l2]
-            self._pending = pending
-            if self._dma_completed and o is not None:
-                self._dma_complete_write()
-                self._dma_completed = False
+            chip = self._chip
+            chip.disable_irq()  # common_hal_mcu_disable_interrupts(): the DMA IRQ waits
+            try:
+                self._next = [o, lp, l2]
+                self._pending = pending
+                if self._dma_completed and o is not None:
+                    self._dma_complete_write()
+                    self._dma_completed = False
+            finally:
+                chip.enable_irq()
             self._reschedule()
             return
         if o is None:
@@ -1095,7 +1125,11 @@ class StateMachine:
         self._bg_swap = bool(swap)
         self._cur_index = 0
         self._dma_busy = True
-        self._dma_pump()
+        self._chip.disable_irq()
+        try:
+            self._dma_pump()
+        finally:
+            self._chip.enable_irq()
         self._reschedule()
 
     def _dma_pump(self) -> None:
@@ -1196,11 +1230,8 @@ class StateMachine:
     @frequency.setter
     def frequency(self, value: int) -> None:
         self._check()
-        self._actual_frequency, cycle_us = self._divider(int(value))
-        clock = self._clock
-        clock.base_time = Fraction(self._chip.clock.now_us)
-        clock.base_cycle = self._core.cycle
-        clock.cycle_us = cycle_us
+        self._actual_frequency, div256 = self._divider(int(value))
+        self._clock.rebase(self._chip.clock.now_us, self._core.cycle, div256)
         self._reschedule()
 
     @property
@@ -1233,9 +1264,7 @@ class StateMachine:
         core.delay = 0
         core.latch = None
         core.enabled = True
-        clock = self._clock
-        clock.base_time = Fraction(self._chip.clock.now_us)
-        clock.base_cycle = core.cycle
+        self._clock.rebase(self._chip.clock.now_us, core.cycle, self._clock.div256)
         for word in self._init_words:
             self._force(word)
         self._reschedule()
