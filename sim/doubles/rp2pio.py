@@ -111,7 +111,7 @@ class _Core:
     __slots__ = (
         "cfg", "mem", "pc", "x", "y", "isr", "isr_count", "osr", "osr_count", "delay",
         "latch", "tx", "rx", "pins", "pindirs", "txstall", "rxstall", "cycle", "enabled",
-        "hooks", "ops",
+        "hooks", "ops", "last_change",
     )
 
     def __init__(self, cfg: _Config, mem: tuple[int, ...], pins: int, pindirs: int) -> None:
@@ -132,6 +132,7 @@ class _Core:
         self.cycle = 0
         self.enabled = True
         self.ops = 0  # pulls, pushes and stall flags set: what the CPU or DMA can notice
+        self.last_change: int | None = None  # dry run: the last tick that moved a pin
         self.hooks: StateMachine | None = None  # None in a dry run: no side effects
 
     def copy(self) -> _Core:
@@ -141,6 +142,7 @@ class _Core:
         other.tx = deque(self.tx)
         other.rx = deque(self.rx)
         other.hooks = None
+        other.last_change = None
         return other
 
     def key(self) -> tuple:
@@ -187,8 +189,8 @@ class _Core:
         if result is STALL:
             if not program:
                 self.latch = (word, forced)
-            if self.hooks is not None and (self.pins, self.pindirs) != pins_before:
-                self.hooks._pins_changed(when)
+            if (self.pins, self.pindirs) != pins_before:
+                self._moved(when)
             return False
         if program and result is not True:
             self.pc = cfg.wrap_bottom if self.pc == cfg.wrap_top else self.pc + 1
@@ -196,9 +198,15 @@ class _Core:
         exec_out = (op == 3 and dest == 7) or (op == 5 and dest == 4)
         if not forced and not exec_out:
             self.delay = delay
-        if self.hooks is not None and (self.pins, self.pindirs) != pins_before:
-            self.hooks._pins_changed(when)
+        if (self.pins, self.pindirs) != pins_before:
+            self._moved(when)
         return True
+
+    def _moved(self, when: int | None) -> None:
+        if self.hooks is not None:
+            self.hooks._pins_changed(when)
+        elif when is not None:
+            self.last_change = when
 
     def _side_set(self, side: int) -> None:
         cfg = self.cfg
@@ -790,8 +798,7 @@ class StateMachine:
         }
         self._init_words = init_words
         self._sm_event: int | None = None
-        self._wire_event: int | None = None
-        self._wire_due: int | None = None
+        self._wire_events: dict[int, int] = {}  # time -> clock handle
         self._active = False
         self._deinited = False
         self._offset_value = self._offset
@@ -900,23 +907,23 @@ class StateMachine:
                 self._active = True
                 at = max(clock.now_us, self._clock.us_ceil(self._clock.time(stop)))
                 self._sm_event = clock.schedule(at, self._on_event)
+            if probe.last_change is not None:
+                # the pins will move before that: look at the wire once a frame has passed
+                moved = self._clock.us_ceil(self._clock.time(probe.last_change))
+                self._wire_at(moved + 10 * BIT_US)
         self._schedule_wire()
 
     def _schedule_wire(self) -> None:
-        due = None
+        """A look at the wire when the next frame's stop bit has been sampled."""
         for decoder in self._decoders.values():
-            d = decoder.deadline_us()
-            if d is not None and (due is None or d < due):
-                due = d
-        if due is None:
-            return
-        at = max(self._chip.clock.now_us, due)
-        if self._wire_event is not None and self._wire_due == at:
-            return
-        if self._wire_event is not None:
-            self._chip.clock.cancel(self._wire_event)
-        self._wire_due = at
-        self._wire_event = self._chip.clock.schedule(at, self._on_wire)
+            due = decoder.deadline_us()
+            if due is not None:
+                self._wire_at(due)
+
+    def _wire_at(self, at: int) -> None:
+        at = max(self._chip.clock.now_us, at)
+        if at not in self._wire_events:
+            self._wire_events[at] = self._chip.clock.schedule(at, lambda: self._on_wire(at))
 
     def _on_event(self) -> None:
         self._sm_event = None
@@ -924,9 +931,8 @@ class StateMachine:
         if self._sm_event is None:
             self._reschedule()
 
-    def _on_wire(self) -> None:
-        self._wire_event = None
-        self._wire_due = None
+    def _on_wire(self, at: int) -> None:
+        self._wire_events.pop(at, None)
         self._sync(force=True)
 
     def _check(self) -> Chip:
@@ -955,10 +961,11 @@ class StateMachine:
         self._next = [None, None, None]
         self._pending = 0
         chip = self._chip
-        for handle in (self._sm_event, self._wire_event):
+        for handle in [self._sm_event, *self._wire_events.values()]:
             if handle is not None:
                 chip.clock.cancel(handle)
-        self._sm_event = self._wire_event = None
+        self._sm_event = None
+        self._wire_events = {}
         b, sm = self._slot
         block = chip._pio[b]
         block["sms"][sm] = None
