@@ -686,3 +686,36 @@ def events_as_stream(events: list[tuple]) -> tuple[list[bytes], bytes]:
             result.append(bytes(sysex) + b"\xf7")
             sysex = None
     return result, bytes(realtime)
+
+
+def bounded_sysex(stream: bytes, limit: int) -> bytes:
+    """The stream with every SysEx closed (F7 inserted) after `limit` data bytes, and one
+    left open at the end closed too."""
+    out = bytearray()
+    in_sysex = False
+    count = 0
+    for b in stream:
+        if in_sysex and b < 0x80:
+            if count == limit:
+                out.append(0xF7)
+                in_sysex = False
+            count += 1
+        elif 0xF0 <= b < 0xF8 or 0x80 <= b < 0xF0:
+            in_sysex = b == 0xF0
+            count = 0
+        out.append(b)
+    if in_sysex:
+        out.append(0xF7)
+    return bytes(out)
+
+
+def cap_realtime(stream: bytes, keep: int) -> bytes:
+    """The stream without its valid realtime bytes after the first `keep`."""
+    out = bytearray()
+    for b in stream:
+        if b in VALID_REALTIME:
+            if not keep:
+                continue
+            keep -= 1
+        out.append(b)
+    return bytes(out)
