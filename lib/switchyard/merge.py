@@ -34,7 +34,7 @@ _SYSEX_END = const(0xF7)
 _LANE_MASK = const(127)  # SysEx lane: 127 bytes in flight per source
 _LANE_HEAD = const(128)
 _LANE_TAIL = const(129)
-_RT_MASK = const(15)
+_RT_MASK = const(31)  # 31 realtime bytes may wait (one goes per byte time)
 _USB_CHUNK = const(16)
 _PIO_BATCH = const(16)  # bytes per DMA batch (a realtime byte never waits behind one)
 

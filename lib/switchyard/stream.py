@@ -34,9 +34,9 @@ class StreamParser:
     def __init__(self, source, sink):
         self.source = source
         self.sink = sink
-        self.running_status = 0
-        self.status = 0  # status of the message being collected (0: none)
-        self.need = 0  # data bytes the pending message still needs
+        self.status = 0  # running status, or the system common being collected (0: none)
+        self.size = 0  # data bytes a message of that status has
+        self.have = 0  # data bytes of the pending message so far; -1: its status only
         self.data1 = 0
         self.in_sysex = False
         self.sysex_bytes = 0
@@ -57,40 +57,42 @@ class StreamParser:
         self.bytes_seen = (self.bytes_seen + n) & 0x3FFFFFFF
         sink = self.sink
         source = self.source
-        status = self.status
-        need = self.need
+        status = self.status  # running status, or the system common being collected
+        size = self.size  # data bytes a message of `status` has
+        have = self.have  # 1: data1 held; -1: a status waits for its data; 0: none pending
         data1 = self.data1
+        in_sysex = self.in_sysex
         i = 0
         while i < n:
             b = buf[i]
             i += 1
             if b < 0x80:
-                if need:
-                    if need == 2:
-                        data1 = b
-                        need = 1
-                    else:
-                        need = 0
-                        if STATUS_DATA_LENGTH[status - 0x80] == 2:
-                            sink.message(source, status, data1, b)
-                        else:
-                            sink.message(source, status, b, 0)
-                        if status >= _SYSTEM_FIRST:
-                            status = 0  # system common has no running status
-                elif self.in_sysex:
+                if in_sysex:
                     self.sysex_bytes += 1
                     sink.sysex_data(source, b)
-                elif status:
-                    # A channel message completed earlier; running status restarts it.
-                    need = STATUS_DATA_LENGTH[status - 0x80]
-                    if need == 2:
-                        data1 = b
-                        need = 1
+                elif not status:
+                    self.stray_data += 1  # no status yet, or a break's 0x00 bytes
+                elif have == 1:
+                    have = 0
+                    sink.message(source, status, data1, b)
+                    if status >= _SYSTEM_FIRST:
+                        status = 0  # system common has no running status
+                elif size == 2:
+                    if i < n and buf[i] < 0x80:
+                        # the whole message is here: take both data bytes at once
+                        have = 0
+                        sink.message(source, status, b, buf[i])
+                        i += 1
+                        if status >= _SYSTEM_FIRST:
+                            status = 0
                     else:
-                        need = 0
-                        sink.message(source, status, b, 0)
+                        data1 = b
+                        have = 1
                 else:
-                    self.stray_data += 1
+                    have = 0
+                    sink.message(source, status, b, 0)
+                    if status >= _SYSTEM_FIRST:
+                        status = 0
                 continue
             if b >= _REALTIME_FIRST:
                 if STATUS_TYPE[b - 0x80] == T_NONE:
@@ -99,25 +101,28 @@ class StreamParser:
                     sink.realtime(source, b)
                 continue
             # A non-realtime status byte.
-            if self.in_sysex:
+            if in_sysex:
+                in_sysex = False
                 self.in_sysex = False
                 if b == _SYSEX_END:
                     sink.sysex_end(source, True)
                     status = 0
-                    need = 0
+                    have = 0
                     continue
                 self.sysex_cut += 1
                 sink.sysex_end(source, False)
-            elif need:
-                self.aborted += 1
-            need = 0
+            elif have:
+                self.aborted += 1  # a status with none or part of its data bytes
+            have = 0
             if b < _SYSTEM_FIRST:
                 status = b
-                need = STATUS_DATA_LENGTH[b - 0x80]
+                size = STATUS_DATA_LENGTH[b - 0x80]
+                have = -1  # pending until its data bytes come
                 continue
             # System common, SysEx, stray F7 or undefined F4/F5: all cancel running status.
             status = 0
             if b == _SYSEX:
+                in_sysex = True
                 self.in_sysex = True
                 self.sysex_bytes = 0
                 self.sysex_mark = -1
@@ -127,13 +132,15 @@ class StreamParser:
             elif STATUS_TYPE[b - 0x80] == T_NONE:
                 self.undefined += 1
             else:
-                need = STATUS_DATA_LENGTH[b - 0x80]
-                if need:
+                size = STATUS_DATA_LENGTH[b - 0x80]
+                if size:
                     status = b
+                    have = -1
                 else:
                     sink.message(source, b, 0, 0)  # tune request F6
         self.status = status
-        self.need = need
+        self.size = size
+        self.have = have
         self.data1 = data1
 
     def close_sysex(self):
