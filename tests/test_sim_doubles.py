@@ -263,8 +263,6 @@ def test_a_byte_at_the_wrong_baudrate_is_not_received(chip):
 
 
 def test_ticks_ms_starts_near_the_wrap_and_wraps_at_2_29(chip):
-    import adafruit_ticks  # noqa: F401 - needs the supervisor double only through ticks_ms
-
     assert supervisor.ticks_ms() == 2**29 - 65536
     chip.clock.advance_to(65_535_000)
     before = supervisor.ticks_ms()
