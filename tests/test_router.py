@@ -51,22 +51,7 @@ def test_every_type_has_samples():
     assert sorted(TYPE_SAMPLES) == sorted(TYPE_NAMES)
 
 
-@pytest.mark.parametrize(
-    "type_name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a plain route with types [modwheel] forwards every CC, "
-                "not just CC1/CC33",
-            ),
-        )
-        if name == "modwheel"
-        else name
-        for name in TYPE_NAMES
-    ],
-)
+@pytest.mark.parametrize("type_name", TYPE_NAMES)
 def test_route_types_pass_exactly_their_messages(type_name):
     bench = RouterBench(preset_doc({"from": "A", "to": ["1"], "types": [type_name]}))
     send_all(bench, "A", ALL_SAMPLES)
@@ -115,11 +100,6 @@ def test_route_to_channel_rewrites_every_channel_message():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a to_channel/follow route of all types turns F1/F2/F3/F6 into an undefined "
-    "F4 byte on the output and drops clock, transport and SysEx",
-)
 def test_route_to_channel_passes_system_messages_unchanged():
     bench = RouterBench(preset_doc({"from": "A", "to": ["1"], "to_channel": 5}))
     bench.send("A", hexs("f8 f1 12 f2 01 02 f3 04 f6 f0 01 02 f7 fa"))
@@ -213,11 +193,6 @@ def test_note_off_of_a_channel_rewritten_note_after_a_change_to_another_rewrite(
     assert got["3"] == []  # the note never sounded there
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after a change to a preset with no note rewrite for that input, the note-off "
-    "of a channel-rewritten note is lost (stuck note)",
-)
 def test_note_off_of_a_channel_rewritten_note_after_a_change_to_a_plain_preset():
     bench = RouterBench(studio())
     bench.router.request_preset(1)  # Keystep > Minitaur: B notes -> 4 on channel 1
@@ -239,11 +214,6 @@ def test_sustain_off_follows_sustain_on_after_a_preset_change():
     assert bench.drain()["4"] == messages("b0 40 00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: sustain on a channel-rewritten route is not tracked: after a preset change "
-    "its CC64=0 is lost (stuck sustain)",
-)
 def test_sustain_off_follows_a_channel_rewritten_sustain_on_after_a_preset_change():
     bench = RouterBench(studio())
     bench.router.request_preset(1)  # B cc -> 4 on channel 1
@@ -390,11 +360,6 @@ def test_bar_switch_counts_from_song_position_pointer():
     assert clocks_until_switch(bench) == 73  # 120 + 72 = 192, the third bar line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a Song Position Pointer before the first clock/Start is ignored "
-    "(clock source unknown), so after SPP + Continue the bar count starts at 0",
-)
 def test_bar_switch_counts_from_song_position_pointer_on_a_fresh_box():
     bench = RouterBench(bar_doc())
     bench.send("A", hexs("f2 14 00 fb"))

@@ -28,13 +28,14 @@ class ConfigError(Exception):
 class _Rewrite:
     """A route that changes the channel: to_channel, or follow the latest note-on."""
 
-    def __init__(self, route, outputs_mask, follow_slot, note_slot):
+    def __init__(self, route, outputs_mask, follow_slot, note_slot, sustain_slot):
         self.types = route.types
         self.channels = route.channels
         self.outputs = outputs_mask
         self.to_channel = route.to_channel - 1  # -1 when following
         self.follow_slot = follow_slot
         self.note_slot = note_slot  # index into Router.note_rewrite, -1 if no notes
+        self.sustain_slot = sustain_slot  # index into Router.sustain_rewrite, -1 if no CCs
 
 
 class _CompiledPreset:
@@ -67,6 +68,7 @@ class Router:
         self.note_dest = [bytearray(_NOTE_SLOTS) for _ in INPUT_NAMES]
         self.sustain_dest = [bytearray(16) for _ in INPUT_NAMES]
         self.note_rewrite = []  # type: list  # (input, outputs mask, bytearray channel+1)
+        self.sustain_rewrite = []  # type: list  # (input, outputs mask, bytearray(16))
         self.follow_channel = bytearray(0)  # per follow slot: latest channel (0..15)
         self.follow_input = bytearray(0)
         self.follow_mask = []  # type: list
@@ -120,15 +122,25 @@ class Router:
                             )
                         note_slot = len(self.note_rewrite)
                         self.note_rewrite.append((i, mask, bytearray(_NOTE_SLOTS)))
-                    cp.rewrites[i].append(_Rewrite(route, mask, follow_slot, note_slot))
+                    sustain_slot = -1
+                    if route.types & (1 << midi.T_CC):
+                        sustain_slot = len(self.sustain_rewrite)
+                        self.sustain_rewrite.append((i, mask, bytearray(16)))
+                    cp.rewrites[i].append(
+                        _Rewrite(route, mask, follow_slot, note_slot, sustain_slot)
+                    )
                     flags = cp.rewrite_flag[i]
+                    plain = cp.plain[i]
                     for status in range(0x80, 0x100):
                         if self._matches(route.types, route.channels, status):
-                            flags[status - 0x80] = 1
+                            if status < 0xF0:
+                                flags[status - 0x80] = 1
+                            else:
+                                plain[status - 0x80] |= mask  # no channel to change
                     continue
                 plain = cp.plain[i]
                 for status in range(0x80, 0x100):
-                    if self._matches(route.types, route.channels, status):
+                    if self._matches(route.types, route.channels, status, False):
                         plain[status - 0x80] |= mask
                 if route.types & (1 << midi.T_MODWHEEL):
                     wheel = cp.modwheel[i]
@@ -186,7 +198,10 @@ class Router:
             self.rings[m] = tuple(outputs[k].ring for k in range(count) if m & (1 << k))
 
     @staticmethod
-    def _matches(types, channels, status):
+    def _matches(types, channels, status, modwheel=True):
+        """Does a route of `types` on `channels` take this status? CC statuses carry both
+        "cc" and "modwheel" (CC1/CC33), decided on the data byte: with modwheel=False a
+        CC status matches only for "cc" (the plain table; modwheel has its own)."""
         t = midi.STATUS_TYPE[status - 0x80]
         if t == midi.T_NONE:
             return False
@@ -195,8 +210,7 @@ class Router:
                 return False
         elif channels != 0xFFFF:
             return False  # a route limited to channels carries channel messages only
-        if t == midi.T_CC:
-            # CC statuses carry both "cc" and "modwheel"; the data byte decides later.
+        if t == midi.T_CC and modwheel:
             return bool(types & ((1 << midi.T_CC) | (1 << midi.T_MODWHEEL)))
         return bool(types & (1 << t))
 
@@ -247,8 +261,11 @@ class Router:
             mask = self._note(source, status, data1, data2, idx)
         elif status >= 0xF0:
             mask = self.plain[source][idx]
-            if status == 0xF2 and source == self.clock_source:
-                self.clock_position = ((data2 << 7) | data1) * 6
+            if status == 0xF2:
+                if self.clock_source < 0:
+                    self.clock_source = source
+                if source == self.clock_source:
+                    self.clock_position = ((data2 << 7) | data1) * 6
         else:
             mask = self.plain[source][idx]
         if mask:
@@ -277,6 +294,8 @@ class Router:
         # Note-off: wherever its note-on went, plus where note-offs route now.
         mask = dest[slot] | self.plain[source][idx]
         dest[slot] = 0
+        if self.note_rewrite:
+            self._rewrite_note_off(source, status, note, velocity)
         return mask
 
     def _sustain(self, source, channel, value, mask):
@@ -286,7 +305,22 @@ class Router:
             return mask
         mask |= held[channel]
         held[channel] = 0
+        if self.sustain_rewrite:
+            self._rewrite_sustain_off(source, channel, value)
         return mask
+
+    def _rewrite_sustain_off(self, source, channel, value):
+        """Sustain off goes wherever a channel-moved sustain on went, whatever the preset."""
+        for entry in self.sustain_rewrite:
+            if entry[0] != source:
+                continue
+            table = entry[2]
+            sent = table[channel]
+            if sent:
+                table[channel] = 0
+                self.touched |= entry[1]
+                for out in self.dests[entry[1]]:
+                    out.put(0xB0 | (sent - 1), midi.CC_SUSTAIN, value)
 
     def _follow(self, source, channel):
         inputs = self.follow_input
@@ -307,16 +341,18 @@ class Router:
                 channel = rw.to_channel
             else:
                 channel = self.follow_channel[rw.follow_slot]
-            if rw.note_slot >= 0 and t == midi.T_NOTES and not note_off:
+            if rw.note_slot >= 0 and t == midi.T_NOTES:
+                if note_off:
+                    continue  # sent by _rewrite_note_off, to where the note-on went
                 table = self.note_rewrite[rw.note_slot][2]
                 table[((status & 0x0F) << 7) | data1] = channel + 1
-            if note_off and rw.note_slot >= 0:
-                continue  # note-offs of rewritten notes: sent by _rewrite_note_off
+            if rw.sustain_slot >= 0 and kind == 0xB0 and data1 == midi.CC_SUSTAIN:
+                if data2 < 64:
+                    continue  # sent by _rewrite_sustain_off, to where sustain on went
+                self.sustain_rewrite[rw.sustain_slot][2][status & 0x0F] = channel + 1
             self.touched |= rw.outputs
             for out in self.dests[rw.outputs]:
                 out.put(kind | channel, data1, data2)
-        if note_off:
-            self._rewrite_note_off(source, status, data1, data2)
 
     def _rewrite_note_off(self, source, status, note, velocity):
         slot = ((status & 0x0F) << 7) | note
@@ -401,3 +437,7 @@ class Router:
         for held in self.sustain_dest:
             for k in range(16):
                 held[k] = 0
+        for entry in self.sustain_rewrite:
+            table = entry[2]
+            for k in range(16):
+                table[k] = 0
