@@ -375,11 +375,10 @@ def test_random_streams_from_a_and_b_come_out_whole_and_complete(a, b, chunk_a, 
     - SysEx is closed after 40 data bytes: a SysEx holds its outputs by design, and the
       other input's messages wait in a 63-message ring, so a long or abandoned SysEx may
       drop them (counted); test_sysex_* cover SysEx cut short and abandoned;
-    - at most 31 realtime bytes in all: more can overflow USB's realtime ring while a SysEx
-      holds USB (test_clock_on_usb_waits_for_a_sysex_and_is_not_lost explains why);
-      lift this cap when that is fixed."""
-    a = cap_realtime(bounded_sysex(a, 40), 8)
-    b = cap_realtime(bounded_sysex(b, 40), 7)
+    - at most 31 realtime bytes in all: on USB they wait while a SysEx holds it, and 31 is
+      what the realtime ring keeps (test_clock_on_usb_waits_for_a_sysex_and_is_not_lost)."""
+    a = cap_realtime(bounded_sysex(a, 40), 16)
+    b = cap_realtime(bounded_sysex(b, 40), 15)
     box = Box(everything_to(ROUTED), din=("1", "2"), pio=("3", "4"), chunk=1)
     box.inputs["A"].chunk, box.inputs["A"].every = chunk_a, 2 * chunk_a
     box.inputs["B"].chunk, box.inputs["B"].every = chunk_b, 2 * chunk_b
