@@ -17,8 +17,9 @@ the DMA can see (a PULL, a PUSH, a stall flag) and where a byte on the wire comp
 The pins: every pin the program drives (OUT, SET and side-set ranges) is a MIDI line;
 its levels are decoded as 8N1 at 31250 baud like a receiving instrument would (start bit
 low in its middle, bits sampled mid-bit, stop bit high), and each byte is appended to
-chip.wire_log[pin] as (time of the start bit's falling edge, byte). A frame with a bad
-stop bit is counted in chip.tx_framing_errors[pin] and not logged.
+chip.wire_log[pin] as (time of the start bit's falling edge, byte) once its stop bit has
+been sampled (304 us after the start). A frame with a bad stop bit is counted in
+chip.tx_framing_errors[pin] and not logged.
 
 CircuitPython behaviour ported from ports/raspberrypi/common-hal/rp2pio/StateMachine.c:
 - construction: pins checked free ("GP6 in use"), the program introspected (missing pins
@@ -39,12 +40,15 @@ CircuitPython behaviour ported from ports/raspberrypi/common-hal/rp2pio/StateMac
   pending_write > 0. `writing` is True on a new StateMachine until a background write
   has completed (dma_completed_write starts false), pending_write counts the first
   buffer of a fresh DMA channel until it has been moved.
-- run(): each word is forced (pio_sm_exec) at once, delay ignored, PC not advanced; a
-  stalling one is latched until it completes. readinto(): pops RX words (busy-waits for
+- run(): each word is forced (pio_sm_exec) at once, between two ticks, delay ignored,
+  PC not advanced; a stalling one is latched and retried on the next ticks (a latched
+  or EXEC'd instruction that falls in a delay takes that tick: the delay pauses, one of
+  the two readings the datasheet leaves open). readinto(): pops RX words (busy-waits for
   missing ones); in_waiting = RX FIFO level.
 Not modelled (NotImplementedError, never a guess): PIO inputs (WAIT, IN PINS, MOV from
 PINS, JMP PIN), IRQ, autopull/autopush, background_read, write_readinto, RP2350-only
 FIFO modes and MOV STATUS on IRQ. PIO pin levels do not go to chip.pin_history.
+tests/test_sim_pio.py checks the wire, tick for tick, against tests/pio_emu.py.
 """
 
 from __future__ import annotations
