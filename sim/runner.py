@@ -49,6 +49,7 @@ class Simulation:
         if hold_fn_at_boot:
             fn = dict(self.board.BUTTONS)["FN"]
             self.chip.press(fn, 0, 10**12)
+            self.chip.clock.advance_to(0)  # held before power-up: the pin is low at boot
         self.module = load_firmware(self.chip)
         self.app = self.module.build(str(presets_path))
         self.rx_pins = {name: pin for name, _, pin in self.board.INPUTS}
@@ -140,10 +141,11 @@ class Simulation:
             if limit is None and drain and nxt > self.end_us and not self._outputs_busy():
                 break  # inputs played (this pass read nothing) and outputs drained
             if limit is not None and nxt > limit:
-                clock.advance_to(limit)
+                if limit > clock.now_us:
+                    clock.advance_to(limit)
                 break
-            if nxt > clock.now_us:
-                clock.advance_to(nxt)
+            # fires what is due, including events due right now (a press at t = 0)
+            clock.advance_to(max(nxt, clock.now_us))
         self._after_pass()
         if limit is None and drain:
             # Bytes already handed to DMA and PIO are still leaving: let them go out.
@@ -191,7 +193,13 @@ class Simulation:
         return {port: list(self._out_log(port)) for port in OUTPUT_PORTS if self._has(port)}
 
     def inputs(self) -> dict[str, list[tuple[int, int]]]:
-        return {port: list(self._in_log(port)) for port in INPUT_PORTS if self._has_in(port)}
+        """What each input's wire carried up to now (bytes scheduled later never arrived)."""
+        now = self.chip.clock.now_us
+        return {
+            port: [(t, b) for t, b in self._in_log(port) if t <= now]
+            for port in INPUT_PORTS
+            if self._has_in(port)
+        }
 
     def _has(self, port: str) -> bool:
         return port == "USB" or port in self.tx_pins

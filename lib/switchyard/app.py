@@ -89,11 +89,13 @@ class App:
         self.in_count = len(self.in_ports)
         self.rx = bytearray(_RX_CHUNK)
         self.panel = Panel(keys, event, leds or {}, config_error)
+        self.router.beat_led = (leds or {}).get("CLK")
         self.nvm = nvm
         self.nvm_record = bytearray(3)
         self.saved_preset = nvm_read_preset(nvm, len(self.router.presets))
         self.router.request_preset(self.saved_preset)
         self.router.preset_changes = 0
+        self.seen_changes = 0
         self.last_ms = ticks_ms()
         self.housekeeping_runs = 0  # wraps; the simulator's cost model counts them
         self.last_input_ms = self.last_ms
@@ -157,6 +159,9 @@ class App:
                     if parser.sysex_bytes == parser.sysex_mark:
                         parser.close_sysex()  # silent for a whole period: source gone
                     parser.sysex_mark = parser.sysex_bytes
+        if router.preset_changes != self.seen_changes:
+            self.seen_changes = router.preset_changes
+            self.last_input_ms = now  # a fresh choice waits its 2 s like MIDI does
         idle = (now - self.last_input_ms) & _TICKS_MASK
         if (
             router.preset_index != self.saved_preset
@@ -181,6 +186,13 @@ class App:
         now = self.last_ms
         panel = self.panel
         wakes = []
+        keys = panel.keys
+        if (
+            (keys is not None and len(keys.events))
+            or self.bytes_in != self.last_traffic
+            or self.router.preset_index != panel.shown_preset
+        ):
+            wakes.append(now + _HOUSEKEEPING_MS)  # keys or LEDs have work at the next run
         if panel.act_on:
             wakes.append(panel.last_traffic_ms + 30)
         if panel.fn_down and not panel.fn_used:

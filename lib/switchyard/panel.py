@@ -18,7 +18,6 @@ from switchyard.midi import const
 
 LONG_PRESS_MS = const(1000)
 _ACT_MS = const(30)
-_CLK_ON_CLOCKS = const(2)  # CLK stays lit for 2 of the 24 clocks of a beat
 _TICKS_MASK = const(0x1FFFFFFF)
 
 # key numbers, in the order the board file lists BUTTONS
@@ -43,6 +42,7 @@ class Panel:
         self.panic_requests = 0
         self.last_traffic_ms = 0
         self.act_on = False
+        self.shown_preset = -1
 
     def poll(self, now, router):
         """Handle queued key events; returns True if a preset was chosen or panic sent."""
@@ -89,9 +89,10 @@ class Panel:
         if self.act is not None and act != self.act_on:
             self.act.value = act
             self.act_on = act
-        if self.clk is not None:
-            self.clk.value = router.playing and (router.clock_position - 1) % 24 < _CLK_ON_CLOCKS
+        if self.clk is not None and not router.playing:
+            self.clk.value = False  # while playing the router lights it on each beat
         leds = self.preset_leds
+        self.shown_preset = router.preset_index
         if self.error:
             # three short flashes every two seconds
             phase = now % 2000

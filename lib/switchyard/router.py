@@ -11,6 +11,11 @@ preset change. Sustain (CC64) is tracked the same way per channel.
 """
 
 from switchyard import midi
+
+try:
+    from typing import Any  # noqa: F401 (type comments)
+except ImportError:  # CircuitPython
+    pass
 from switchyard.merge import DROPS, HEAD, RING_MASK, TAIL
 from switchyard.midi import const
 from switchyard.presets import MAX_NOTE_REWRITES
@@ -19,6 +24,7 @@ INPUT_NAMES = ("A", "B", "USB")
 OUTPUT_NAMES = ("1", "2", "3", "4", "5", "6", "USB")
 _NOTE_SLOTS = const(2048)  # 16 channels x 128 notes
 _CLOCKS_PER_BAR = const(96)  # 24 ppqn, 4/4
+_BEAT_LED_CLOCKS = const(2)  # CLK stays lit for 2 of a beat's 24 clocks
 
 
 class ConfigError(Exception):
@@ -82,7 +88,8 @@ class Router:
         self.clock_source = -1
         self.clock_position = 0  # clocks since Start / song position
         self.playing = False
-        self.clock_count = 0  # every clock from the clock source (LED), wraps
+        self.clock_count = 0  # every clock from the clock source, wraps
+        self.beat_led = None  # type: Any  # the CLK LED: lit on each beat, as its clock comes
         self.preset_changes = 0
         self._compile(config)
         for p in self.presets:
@@ -373,10 +380,18 @@ class Router:
             if self.clock_source < 0:
                 self.clock_source = source
             if source == self.clock_source:
-                if self.clock_position % _CLOCKS_PER_BAR == 0 and self.pending_preset >= 0:
+                position = self.clock_position
+                if position % _CLOCKS_PER_BAR == 0 and self.pending_preset >= 0:
                     self._apply(self.pending_preset)
                     self.pending_preset = -1
-                self.clock_position += 1
+                led = self.beat_led
+                if led is not None:
+                    beat = position % 24
+                    if beat == 0:
+                        led.value = True
+                    elif beat == _BEAT_LED_CLOCKS:
+                        led.value = False
+                self.clock_position = position + 1
                 self.clock_count = (self.clock_count + 1) & 0x3FFFFFFF
         elif byte == 0xFA or byte == 0xFB:
             self.clock_source = source
