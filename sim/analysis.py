@@ -37,6 +37,12 @@ def parse_log(log: ByteLog) -> list[TimedMessage]:
     expecting = 0
     running = 0  # mido does not take running status: the status byte is fed again
     for t_us, byte in log:
+        if byte >= 0xF8:
+            # mido drops a message that a realtime byte interrupts (MIDI 1.0 allows the
+            # byte there), so realtime is taken out of the stream and reported at once.
+            if byte not in (0xF9, 0xFD):
+                out.append(TimedMessage(mido.Message.from_bytes([byte]), t_us, t_us))
+            continue
         if byte < 0xF8:
             if byte >= 0x80 or expecting == 0:
                 t_first = t_us  # a status byte, or running status starting a message

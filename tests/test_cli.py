@@ -308,8 +308,6 @@ def test_demo_prints_each_output_and_the_timing(tmp_path):
 # ---- the Simulation API behind the CLI ---------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: --seconds S still writes in-PORT.jsonl bytes "
-                   "scheduled after S, which the simulated box never received")
 def test_seconds_limits_the_input_logs_too(tmp_path):
     events = [(k * 100_000, bytes([0x90, 60, 100])) for k in range(50)]
     src = write_jsonl_events(tmp_path / "a.jsonl", events)
@@ -319,8 +317,6 @@ def test_seconds_limits_the_input_logs_too(tmp_path):
     assert max(t for t, _ in ins["A"]) < 1_250_000
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Simulation.run(until_us=T) raises ValueError "
-                   "(clock going backwards) when an idle pass's CPU cost carries the clock past T")
 def test_run_until_a_time_just_after_a_pass():
     import sim_helpers
 
@@ -333,8 +329,6 @@ class Spinning(Exception):
     pass
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with CostModel.free() the runner never fires a "
-                   "clock event due at the current time (a press at t=0): run() spins forever")
 def test_free_cost_model_with_an_event_at_time_zero_finishes():
     import sim_helpers
 

@@ -83,9 +83,6 @@ def test_p1_to_p4_select_presets_1_to_4():
     assert lit_preset_leds(sim, 200_000) == ["P1"]  # from power-up
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: App.next_wake_ms() has no wake for queued key "
-                   "events or LED refreshes, so the simulator sleeps to the next keypad scan "
-                   "where a looping Pico polls within 8 ms: presses land up to 39 ms late")
 def test_a_press_lands_as_fast_as_on_a_looping_pico():
     sim = Simulation(preset=1)
     presses = [("P2", 0.3), ("P3", 0.7), ("P4", 1.1), ("P1", 1.5)]
@@ -98,9 +95,6 @@ def test_a_press_lands_as_fast_as_on_a_looping_pico():
         assert change["t_us"] <= int(at_s * 1e6) + REACT_PICO_US
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: on a box idle >= 2 s a preset button press "
-                   "triggers the NVM flash write in the same pass: the change and the next "
-                   "MIDI wait out the ~51 ms flash stall")
 def test_a_press_on_an_idle_box_is_not_held_up_by_the_nvm_write():
     sim = Simulation(preset=4)
     sim.press("P1", 3.0, 0.1)  # nothing played for 3 s
@@ -212,9 +206,6 @@ def test_clk_led_blinks_on_the_quarter_notes():
         assert not level_at(led_history(sim, "CLK"), rise + 3 * CLOCK_US)  # a short blink
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: App.next_wake_ms() has no wake for LED updates, "
-                   "so the simulator skips the housekeeping a looping Pico runs 1 ms later: "
-                   "CLK (and ACT) light up to 20 ms late")
 def test_clk_led_lights_within_2_ms_of_the_beat():
     sim = Simulation(preset=1)
     sim.play("A", clock_events(100_000, 24 * 8 + 12))

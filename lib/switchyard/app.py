@@ -142,6 +142,8 @@ class App:
 
     def _housekeeping(self, now):
         router = self.router
+        if router.panic_next < 16:
+            router.panic_step()
         if self.housekeeping_runs & 1:
             traffic = self.bytes_in != self.last_traffic
             if traffic:
@@ -208,6 +210,8 @@ class App:
                 wakes.append(self.sysex_check_ms + _SYSEX_TIMEOUT_MS)
         if self.selftest is not None and not self.selftest.done:
             wakes.append(self.selftest.next_ms)
+        if self.router.panic_next < 16:
+            wakes.append(now + _HOUSEKEEPING_MS)
         if not wakes:
             return None
         best = wakes[0]

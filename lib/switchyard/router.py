@@ -25,6 +25,7 @@ OUTPUT_NAMES = ("1", "2", "3", "4", "5", "6", "USB")
 _NOTE_SLOTS = const(2048)  # 16 channels x 128 notes
 _CLOCKS_PER_BAR = const(96)  # 24 ppqn, 4/4
 _BEAT_LED_CLOCKS = const(2)  # CLK stays lit for 2 of a beat's 24 clocks
+_NO_NOTES = bytes(128)  # one channel of a held-note table, cleared
 
 
 class ConfigError(Exception):
@@ -91,6 +92,7 @@ class Router:
         self.clock_count = 0  # every clock from the clock source, wraps
         self.beat_led = None  # type: Any  # the CLK LED: lit on each beat, as its clock comes
         self.preset_changes = 0
+        self.panic_next = 16  # channel the panic sends next; 16 = no panic running
         self._compile(config)
         for p in self.presets:
             for i in range(len(INPUT_NAMES)):
@@ -436,23 +438,39 @@ class Router:
     # ---- the box's own messages ------------------------------------------------------
 
     def panic(self):
-        """All Notes Off and Sustain off on every channel of every output; forget held notes."""
-        self.touched |= (1 << len(self.outputs)) - 1
-        for out in self.outputs:
-            for ch in range(16):
-                out.put(0xB0 | ch, midi.CC_ALL_NOTES_OFF, 0)
-                out.put(0xB0 | ch, midi.CC_SUSTAIN, 0)
+        """All Notes Off and Sustain off on every channel of every output.
+
+        Spread over 16 calls of panic_step() (one channel each, from the loop's
+        housekeeping): all at once would be 224 messages in one pass, long enough to hold
+        up a clock byte. Each step also forgets the held notes and pedals of its channel.
+        """
+        self.panic_next = 0
+
+    def panic_step(self):
+        """Queue CC123 and CC64=0 on the next channel to every output."""
+        ch = self.panic_next
+        if ch >= 16:
+            return
+        self.panic_next = ch + 1
+        all_notes_off = 0xB0 | ch | (midi.CC_ALL_NOTES_OFF << 8)
+        sustain_off = 0xB0 | ch | (midi.CC_SUSTAIN << 8)
+        full = (1 << len(self.outputs)) - 1
+        self.touched |= full
+        for ring in self.rings[full]:
+            tail = ring[TAIL]
+            if ((ring[HEAD] - tail - 1) & RING_MASK) < 2:
+                ring[DROPS] += 1  # full: this channel's pair is dropped, counted
+                continue
+            ring[tail] = all_notes_off
+            tail = (tail + 1) & RING_MASK
+            ring[tail] = sustain_off
+            ring[TAIL] = (tail + 1) & RING_MASK
+        first = ch << 7
         for table in self.note_dest:
-            for k in range(_NOTE_SLOTS):
-                table[k] = 0
+            table[first:first + 128] = _NO_NOTES
         for entry in self.note_rewrite:
-            table = entry[2]
-            for k in range(_NOTE_SLOTS):
-                table[k] = 0
+            entry[2][first:first + 128] = _NO_NOTES
         for held in self.sustain_dest:
-            for k in range(16):
-                held[k] = 0
+            held[ch] = 0
         for entry in self.sustain_rewrite:
-            table = entry[2]
-            for k in range(16):
-                table[k] = 0
+            entry[2][ch] = 0
