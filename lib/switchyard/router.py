@@ -52,13 +52,7 @@ class _CompiledPreset:
         self.modwheel = [bytearray(16) for _ in INPUT_NAMES]
         self.rewrite_flag = [bytearray(128) for _ in INPUT_NAMES]
         self.rewrites = [[] for _ in INPUT_NAMES]  # type: list
-
-
-def _type_of(status, data1):
-    t = midi.STATUS_TYPE[status - 0x80]
-    if t == midi.T_CC and (data1 == midi.CC_MODWHEEL or data1 == midi.CC_MODWHEEL_LSB):
-        return midi.T_MODWHEEL
-    return t
+        self.rewrite_sets = [[] for _ in INPUT_NAMES]  # type: list
 
 
 class Router:
@@ -138,14 +132,10 @@ class Router:
                     cp.rewrites[i].append(
                         _Rewrite(route, mask, follow_slot, note_slot, sustain_slot)
                     )
-                    flags = cp.rewrite_flag[i]
                     plain = cp.plain[i]
-                    for status in range(0x80, 0x100):
+                    for status in range(0xF0, 0x100):
                         if self._matches(route.types, route.channels, status):
-                            if status < 0xF0:
-                                flags[status - 0x80] = 1
-                            else:
-                                plain[status - 0x80] |= mask  # no channel to change
+                            plain[status - 0x80] |= mask  # no channel to change
                     continue
                 plain = cp.plain[i]
                 for status in range(0x80, 0x100):
@@ -156,10 +146,30 @@ class Router:
                     for ch in range(16):
                         if route.channels & (1 << ch):
                             wheel[ch] |= mask
+            # For each channel status, the tuple of rewrites that may take it; the flag
+            # table holds its index + 1 (0: none), so the hot path tests one byte.
+            for i in range(len(INPUT_NAMES)):
+                sets = cp.rewrite_sets[i]
+                for status in range(0x80, 0xF0):
+                    rws = tuple(
+                        rw for rw in cp.rewrites[i]
+                        if self._matches(rw.types, rw.channels, status)
+                    )
+                    if not rws:
+                        continue
+                    if rws not in sets:
+                        sets.append(rws)
+                    cp.rewrite_flag[i][status - 0x80] = sets.index(rws) + 1
             self.presets.append(cp)
         self.follow_channel = bytearray(len(follow_keys))
         self.follow_input = bytearray(k[0] for k in follow_keys)
         self.follow_mask = [k[1] for k in follow_keys]
+        # per input and channel: does a note-on there move some follow route?
+        self.follow_hit = [bytearray(16) for _ in INPUT_NAMES]
+        for slot in range(len(follow_keys)):
+            for ch in range(16):
+                if self.follow_mask[slot] & (1 << ch):
+                    self.follow_hit[follow_keys[slot][0]][ch] = 1
         for slot in range(len(follow_keys)):
             # Until a note is seen, follow the lowest channel of the set.
             chans = self.follow_mask[slot]
@@ -231,7 +241,7 @@ class Router:
         self.plain = p.plain
         self.modwheel = p.modwheel
         self.rewrite_flag = p.rewrite_flag
-        self.rewrites = p.rewrites
+        self.rewrite_sets = p.rewrite_sets
 
     def request_preset(self, index):
         """Select preset `index` (0-based) now, or at the next bar when switch is "bar"."""
@@ -266,8 +276,15 @@ class Router:
                 mask = self.plain[source][idx]
                 if data1 == 64:
                     mask = self._sustain(source, status & 0x0F, data2, mask)
+        elif kind == 0x90 and data2:
+            mask = self.plain[source][idx]
+            slot = ((status & 0x0F) << 7) | data1
+            dest = self.note_dest[source]
+            dest[slot] |= mask  # where this note-on went: its note-off follows
+            if self.follow_hit[source][status & 0x0F]:
+                self._follow(source, status & 0x0F)
         elif kind == 0x90 or kind == 0x80:
-            mask = self._note(source, status, data1, data2, idx)
+            mask = self._note_off(source, status, data1, data2, idx)
         elif status >= 0xF0:
             mask = self.plain[source][idx]
             if status == 0xF2:
@@ -288,18 +305,13 @@ class Router:
                     continue
                 ring[tail] = word
                 ring[TAIL] = nxt
-        if self.rewrite_flag[source][idx]:
-            self._rewrite(source, status, data1, data2)
+        which = self.rewrite_flag[source][idx]
+        if which:
+            self._rewrite(self.rewrite_sets[source][which - 1], status, data1, data2)
 
-    def _note(self, source, status, note, velocity, idx):
+    def _note_off(self, source, status, note, velocity, idx):
         slot = ((status & 0x0F) << 7) | note
         dest = self.note_dest[source]
-        if status >= 0x90 and velocity:
-            mask = self.plain[source][idx]
-            dest[slot] |= mask
-            if self.follow_channel:
-                self._follow(source, status & 0x0F)
-            return mask
         # Note-off: wherever its note-on went, plus where note-offs route now.
         mask = dest[slot] | self.plain[source][idx]
         dest[slot] = 0
@@ -337,31 +349,40 @@ class Router:
             if inputs[slot] == source and self.follow_mask[slot] & (1 << channel):
                 self.follow_channel[slot] = channel
 
-    def _rewrite(self, source, status, data1, data2):
-        t = _type_of(status, data1)
+    def _rewrite(self, rewrites, status, data1, data2):
+        """The routes that move this message to another channel (to_channel, follow)."""
         kind = status & 0xF0
         note_off = kind == 0x80 or (kind == 0x90 and not data2)
-        if note_off and kind == 0x90:
-            t = midi.T_NOTES
-        for rw in self.rewrites[source]:
-            if not rw.types & (1 << t) or not rw.channels & (1 << (status & 0x0F)):
+        cc = kind == 0xB0
+        if cc:
+            wheel = data1 == midi.CC_MODWHEEL or data1 == midi.CC_MODWHEEL_LSB
+            bit = (1 << midi.T_MODWHEEL) if wheel else (1 << midi.T_CC)
+        in_channel = status & 0x0F
+        for rw in rewrites:
+            if cc and not rw.types & bit:
                 continue
-            if rw.to_channel >= 0:
-                channel = rw.to_channel
-            else:
+            channel = rw.to_channel
+            if channel < 0:
                 channel = self.follow_channel[rw.follow_slot]
-            if rw.note_slot >= 0 and t == midi.T_NOTES:
+            if rw.note_slot >= 0 and kind < 0xA0:
                 if note_off:
                     continue  # sent by _rewrite_note_off, to where the note-on went
-                table = self.note_rewrite[rw.note_slot][2]
-                table[((status & 0x0F) << 7) | data1] = channel + 1
-            if rw.sustain_slot >= 0 and kind == 0xB0 and data1 == midi.CC_SUSTAIN:
+                self.note_rewrite[rw.note_slot][2][(in_channel << 7) | data1] = channel + 1
+            elif rw.sustain_slot >= 0 and cc and data1 == midi.CC_SUSTAIN:
                 if data2 < 64:
                     continue  # sent by _rewrite_sustain_off, to where sustain on went
-                self.sustain_rewrite[rw.sustain_slot][2][status & 0x0F] = channel + 1
-            self.touched |= rw.outputs
-            for out in self.dests[rw.outputs]:
-                out.put(kind | channel, data1, data2)
+                self.sustain_rewrite[rw.sustain_slot][2][in_channel] = channel + 1
+            mask = rw.outputs
+            self.touched |= mask
+            word = kind | channel | (data1 << 8) | (data2 << 16)
+            for ring in self.rings[mask]:
+                tail = ring[TAIL]
+                nxt = (tail + 1) & RING_MASK
+                if nxt == ring[HEAD]:
+                    ring[DROPS] += 1
+                    continue
+                ring[tail] = word
+                ring[TAIL] = nxt
 
     def _rewrite_note_off(self, source, status, note, velocity):
         slot = ((status & 0x0F) << 7) | note
