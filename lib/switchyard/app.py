@@ -12,6 +12,7 @@ from switchyard import presets as presets_module
 from switchyard.merge import Output, PioOutput
 from switchyard.midi import const
 from switchyard.panel import Panel
+from switchyard.ports import UartIn
 from switchyard.router import INPUT_NAMES, OUTPUT_NAMES, ConfigError, Router
 from switchyard.stream import StreamParser
 
@@ -86,7 +87,17 @@ class App:
         self.in_ports = [port for _, port in inputs]
         self.input_names = [name for name, _ in inputs]
         self.parsers = [StreamParser(INPUT_NAMES.index(name), self.router) for name, _ in inputs]
-        self.in_count = len(self.in_ports)
+        self.uarts = []  # type: list
+        self.uart_parsers = []  # type: list
+        self.other_ports = []  # type: list
+        self.other_parsers = []  # type: list
+        for port, parser in zip(self.in_ports, self.parsers):
+            if isinstance(port, UartIn):
+                self.uarts.append(port.uart)
+                self.uart_parsers.append(parser)
+            else:
+                self.other_ports.append(port)
+                self.other_parsers.append(parser)
         self.rx = bytearray(_RX_CHUNK)
         self.panel = Panel(keys, event, leds or {}, config_error)
         self.router.beat_led = (leds or {}).get("CLK")
@@ -111,10 +122,18 @@ class App:
         got = 0
         rx = self.rx
         k = 0
-        for port in self.in_ports:
+        for uart in self.uarts:  # busio.UART, called directly: this runs every pass
+            if uart.in_waiting:  # also moves bytes from the FIFO to the ring (ports.UartIn)
+                n = uart.readinto(rx)
+                if n:
+                    self.uart_parsers[k].feed(rx, n)
+                    got += n
+            k += 1
+        k = 0
+        for port in self.other_ports:
             n = port.readinto(rx)
             if n:
-                self.parsers[k].feed(rx, n)
+                self.other_parsers[k].feed(rx, n)
                 got += n
             k += 1
         router = self.router
@@ -309,7 +328,7 @@ def build(presets_path=PRESETS_PATH):
     import usb_midi
 
     from switchyard import piotx
-    from switchyard.ports import PioOut, UartIn, UartOut, UsbIn, UsbOut
+    from switchyard.ports import PioOut, UartOut, UsbIn, UsbOut
 
     bf = load_board_file(board.board_id)
 
