@@ -303,9 +303,14 @@ class PioOutput(Output):
             return  # the previous batch is still being moved into the FIFO
         buf = self.buf
         n = 0
-        if self.left or self.sysex is not None:
+        ring = self.ring
+        if self.sysex is None and ((ring[TAIL] - ring[HEAD]) & RING_MASK) <= 1:
+            # Light traffic: one byte ahead of the wire at a time, so a clock that comes a
+            # pass later still finds the FIFO empty at the next byte boundary.
+            n = self._fill(buf, 0, 1)
+        elif self.left or self.sysex is not None:
             n = self._fill(buf, n, _PIO_BATCH)  # finish what a call to _next() began
-        if self.sysex is None:
+        if n == 0 and self.sysex is None:
             # Whole messages straight from the ring: the common case, inlined.
             ring = self.ring
             head = ring[HEAD]
