@@ -307,25 +307,32 @@ def simulate(seconds: float, load_seconds: float) -> dict:
         "studio_cpu_busy_fraction": report["summary"]["cpu_busy_fraction"],
         "studio_seconds": seconds,
     }
-    # Both inputs at 100 % of the wire: A to outputs 1 and 3, B to 2 and 4.
-    load_presets = Path(tempfile.mkdtemp(prefix="switchyard-load-")) / "presets.json"
-    load_presets.write_text(json.dumps({"version": 1, "presets": [{"name": "load", "routes": [
-        {"from": "A", "to": ["1", "3"]}, {"from": "B", "to": ["2", "4"]}]}]}))
-    sim = Simulation(presets_path=load_presets)
-    sim.play("A", scenario.full_load(load_seconds, channel=0))
-    sim.play("B", scenario.full_load(load_seconds, channel=1))
-    sim.run()
-    s = sim.summary()
-    sent = sum(len(sim.outputs()[p]) for p in ("1", "2", "3", "4"))
-    fed = sum(len(v) for v in sim.inputs().values())
-    result.update({
-        "load_seconds": load_seconds,
-        "load_drops": s["drops"],
-        "load_rx_overflow": s["rx_overflow"],
-        "load_bytes_in": fed,
-        "load_bytes_out": sent,
-        "load_cpu_busy_fraction": s["cpu_busy_fraction"],
-    })
+    # Both inputs at 100 % of the wire (3-byte messages back to back, no running status,
+    # so an output needs exactly its input's bandwidth): each input to its own output
+    # (load_*), and each fanned out to two outputs (load_fanout_*).
+    for prefix, routes in (
+        ("load", [{"from": "A", "to": ["1"]}, {"from": "B", "to": ["2"]}]),
+        ("load_fanout", [{"from": "A", "to": ["1", "3"]}, {"from": "B", "to": ["2", "4"]}]),
+    ):
+        presets = Path(tempfile.mkdtemp(prefix="switchyard-load-")) / "presets.json"
+        presets.write_text(json.dumps({"version": 1, "presets": [
+            {"name": prefix, "routes": routes}]}))
+        sim = Simulation(presets_path=presets)
+        sim.play("A", scenario.full_load(load_seconds, channel=0))
+        sim.play("B", scenario.full_load(load_seconds, channel=1))
+        sim.run()
+        s = sim.summary()
+        outs = sim.outputs()
+        result.update({
+            prefix + "_routes": " ".join(
+                "%s->%s" % (r["from"], ",".join(r["to"])) for r in routes),
+            prefix + "_drops": s["drops"],
+            prefix + "_rx_overflow": s["rx_overflow"],
+            prefix + "_bytes_in": sum(len(v) for v in sim.inputs().values()),
+            prefix + "_bytes_out": sum(len(outs[p]) for p in ("1", "2", "3", "4")),
+            prefix + "_cpu_busy_fraction": s["cpu_busy_fraction"],
+        })
+    result["load_seconds"] = load_seconds
     return result
 
 
