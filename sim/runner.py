@@ -96,7 +96,12 @@ class Simulation:
     # ---- running -------------------------------------------------------------------
 
     def _outputs_busy(self) -> int:
-        return sum(1 for out in self.app.router.outputs if out.busy)
+        """Outputs with something left to send that can still send it (USB with no host
+        connected never drains: its queue just fills and drops, as on the box)."""
+        absent = not self.chip.usb.connected
+        return sum(
+            1 for out in self.app.router.outputs if out.busy and not (absent and out.usb)
+        )
 
     def run(self, until_us: int | None = None, drain: bool = True) -> None:
         """Run until `until_us`, or until inputs are played and outputs drained."""

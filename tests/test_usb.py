@@ -125,9 +125,6 @@ class Spinning(Exception):
     pass
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Simulation.run() with no until_us never returns "
-                   "when the USB host is absent and anything is routed to USB (the USB output "
-                   "stays busy, so the runner never sees the outputs drained)")
 def test_run_until_drained_returns_with_an_absent_host(usb_presets):
     sim = Simulation(presets_path=usb_presets, preset=1, usb_connected=False)
     sim.play("A", [(10_000, bytes([0x90, 60, 100])), (20_000, bytes([0x80, 60, 0]))])
