@@ -15,6 +15,8 @@ DIR/summary.json. Errors are one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 from pathlib import Path
@@ -142,11 +144,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ks = scenario.keystep(args.seconds - 0.5)
     write_jsonl(out / "digitakt.jsonl", dt)
     write_jsonl(out / "keystep.jsonl", ks)
-    sim = Simulation(presets_path=REPO / "presets.json")
-    sim.play("A", dt)
-    sim.play("B", ks)
-    sim.run()
+    console = io.StringIO()
+    with contextlib.redirect_stdout(console):  # the box's serial console
+        sim = Simulation(presets_path=REPO / "presets.json")
+        sim.play("A", dt)
+        sim.play("B", ks)
+        sim.run()
     sim.write(out)
+    (out / "console.txt").write_text(console.getvalue())
     devices = json.loads((REPO / "presets.json").read_text()).get("devices", {})
     report = studio_report(sim, devices)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -154,6 +159,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("Switchyard studio demo: %.1f s of Digitakt (in A) and Keystep (in B), preset %d \"%s\""
           % (args.seconds, router.preset_index + 1, router.presets[router.preset_index].name))
     print("cost model: %s" % sim.cost.source)
+    lines = console.getvalue().splitlines()
+    print("serial console: %d lines in %s (the last: %s)"
+          % (len(lines), out / "console.txt", lines[-1] if lines else "none"))
     print()
     for port, info in report["outputs"].items():
         name = ("out %s" % port) + (" (%s)" % info["device"] if info["device"] else "")
