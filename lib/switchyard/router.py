@@ -316,7 +316,8 @@ class Router:
         mask = dest[slot] | self.plain[source][idx]
         dest[slot] = 0
         if self.note_rewrite:
-            self._rewrite_note_off(source, status, note, velocity)
+            slot = ((status & 0x0F) << 7) | note
+            self._release(self.note_rewrite, source, slot, status & 0xF0, note, velocity)
         return mask
 
     def _sustain(self, source, channel, value, mask):
@@ -327,21 +328,22 @@ class Router:
         mask |= held[channel]
         held[channel] = 0
         if self.sustain_rewrite:
-            self._rewrite_sustain_off(source, channel, value)
+            self._release(self.sustain_rewrite, source, channel, 0xB0, midi.CC_SUSTAIN, value)
         return mask
 
-    def _rewrite_sustain_off(self, source, channel, value):
-        """Sustain off goes wherever a channel-moved sustain on went, whatever the preset."""
-        for entry in self.sustain_rewrite:
+    def _release(self, entries, source, slot, kind, data1, data2):
+        """A note-off or sustain-off goes wherever its channel-moved note-on or sustain-on
+        went (entries: (input, outputs, table of channel + 1 per slot)), whatever the preset."""
+        for entry in entries:
             if entry[0] != source:
                 continue
             table = entry[2]
-            sent = table[channel]
+            sent = table[slot]
             if sent:
-                table[channel] = 0
+                table[slot] = 0
                 self.touched |= entry[1]
                 for out in self.dests[entry[1]]:
-                    out.put(0xB0 | (sent - 1), midi.CC_SUSTAIN, value)
+                    out.put(kind | (sent - 1), data1, data2)
 
     def _follow(self, source, channel):
         inputs = self.follow_input
@@ -366,11 +368,11 @@ class Router:
                 channel = self.follow_channel[rw.follow_slot]
             if rw.note_slot >= 0 and kind < 0xA0:
                 if note_off:
-                    continue  # sent by _rewrite_note_off, to where the note-on went
+                    continue  # sent by _release, to where the note-on went
                 self.note_rewrite[rw.note_slot][2][(in_channel << 7) | data1] = channel + 1
             elif rw.sustain_slot >= 0 and cc and data1 == midi.CC_SUSTAIN:
                 if data2 < 64:
-                    continue  # sent by _rewrite_sustain_off, to where sustain on went
+                    continue  # sent by _release, to where sustain on went
                 self.sustain_rewrite[rw.sustain_slot][2][in_channel] = channel + 1
             mask = rw.outputs
             self.touched |= mask
@@ -384,19 +386,6 @@ class Router:
                 ring[tail] = word
                 ring[TAIL] = nxt
 
-    def _rewrite_note_off(self, source, status, note, velocity):
-        slot = ((status & 0x0F) << 7) | note
-        kind = status & 0xF0
-        for entry in self.note_rewrite:
-            if entry[0] != source:
-                continue
-            table = entry[2]
-            sent = table[slot]
-            if sent:
-                table[slot] = 0
-                self.touched |= entry[1]
-                for out in self.dests[entry[1]]:
-                    out.put(kind | (sent - 1), note, velocity)
 
     def realtime(self, source, byte):
         if byte == 0xF8:
