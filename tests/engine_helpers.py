@@ -235,8 +235,9 @@ class RecordingSink:
     def sysex_start(self, source: int) -> None:
         self.events.append(("sx_start",))
 
-    def sysex_data(self, source: int, byte: int) -> None:
-        self.events.append(("sx", byte))
+    def sysex_data(self, source: int, buf: bytes, start: int, end: int) -> None:
+        for k in range(start, end):  # one event per byte: splits must not matter
+            self.events.append(("sx", buf[k]))
 
     def sysex_end(self, source: int, complete: bool) -> None:
         self.events.append(("sx_end", complete))

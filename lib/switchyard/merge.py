@@ -120,18 +120,22 @@ class Output:
         self.lane_open[source] = 1
         self.busy = True
 
-    def sysex_data(self, source, byte):
+    def sysex_data(self, source, buf, start, end):
+        """Queue SysEx data bytes buf[start:end] on this source's lane."""
         if not self.lane_open[source] or self.lane_cut[source]:
             return
         lane = self.lanes[source]
         tail = lane[_LANE_TAIL]
-        # keep one byte free for the closing F7
-        if ((lane[_LANE_HEAD] - tail - 1) & _LANE_MASK) < 2:
+        # room, keeping one byte free for the closing F7
+        room = ((lane[_LANE_HEAD] - tail - 1) & _LANE_MASK) - 1
+        if end - start > room:
+            end = start + room
             self.lane_cut[source] = 1
             self.sysex_drops += 1
-            return
-        lane[tail] = byte
-        lane[_LANE_TAIL] = (tail + 1) & _LANE_MASK
+        for k in range(start, end):
+            lane[tail] = buf[k]
+            tail = (tail + 1) & _LANE_MASK
+        lane[_LANE_TAIL] = tail
 
     def sysex_end(self, source):
         if self.lane_open[source]:
@@ -308,7 +312,21 @@ class PioOutput(Output):
             # Light traffic: one byte ahead of the wire at a time, so a clock that comes a
             # pass later still finds the FIFO empty at the next byte boundary.
             n = self._fill(buf, 0, 1)
-        elif self.left or self.sysex is not None:
+        elif self.sysex is not None:
+            # A SysEx streaming from its lane: copy what has come, up to its F7.
+            lane = self.sysex
+            head = lane[_LANE_HEAD]
+            tail = lane[_LANE_TAIL]
+            while head != tail and n < _PIO_BATCH:
+                byte = lane[head]
+                buf[n] = byte
+                n += 1
+                head = (head + 1) & _LANE_MASK
+                if byte == _SYSEX_END:
+                    self.sysex = None
+                    break
+            lane[_LANE_HEAD] = head
+        elif self.left:
             n = self._fill(buf, n, _PIO_BATCH)  # finish what a call to _next() began
         if n == 0 and self.sysex is None:
             # Whole messages straight from the ring: the common case, inlined.

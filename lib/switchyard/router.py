@@ -430,12 +430,12 @@ class Router:
             for out in self.dests[mask]:
                 out.sysex_start(source)
 
-    def sysex_data(self, source, byte):
+    def sysex_data(self, source, buf, start, end):
         mask = self.sysex_mask[source]
         if mask:
             self.touched |= mask
             for out in self.dests[mask]:
-                out.sysex_data(source, byte)
+                out.sysex_data(source, buf, start, end)
 
     def sysex_end(self, source, complete):
         mask = self.sysex_mask[source]

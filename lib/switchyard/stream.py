@@ -16,7 +16,7 @@ The sink (the router) receives whole messages, never parts:
     sink.message(source, status, data1, data2)   channel and system common messages
     sink.realtime(source, byte)                  F8 FA FB FC FE FF
     sink.sysex_start(source)                     F0 seen
-    sink.sysex_data(source, byte)                one SysEx data byte
+    sink.sysex_data(source, buf, start, end)     SysEx data bytes buf[start:end]
     sink.sysex_end(source, complete)             F7 seen (complete=True) or cut short
 """
 
@@ -68,8 +68,12 @@ class StreamParser:
             i += 1
             if b < 0x80:
                 if in_sysex:
-                    self.sysex_bytes += 1
-                    sink.sysex_data(source, b)
+                    # the whole run of data bytes in this read, in one call
+                    start = i - 1
+                    while i < n and buf[i] < 0x80:
+                        i += 1
+                    self.sysex_bytes += i - start
+                    sink.sysex_data(source, buf, start, i)
                 elif not status:
                     self.stray_data += 1  # no status yet, or a break's 0x00 bytes
                 elif have == 1:
