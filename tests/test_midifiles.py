@@ -106,10 +106,11 @@ FILES = {
 }
 
 
-SYSEX_CUT = pytest.mark.xfail(strict=True, reason="BUG: a 2 KB SysEx routed to the 7 outputs "
-                              "of preset 4 is cut to 442 bytes on each (7 drops); to 6 outputs "
-                              "708 bytes; to one output it passes whole: with many outputs the "
-                              "SysEx path falls behind the wire and the 127-byte lane overflows")
+SYSEX_CUT = pytest.mark.xfail(strict=True, reason="LIMIT: a 2 KB SysEx at full wire rate to the 7 "
+                              "outputs of preset 4 costs ~50k fuel a byte (~357 us at 7.13 ns/fuel, "
+                              "more than the 320 us the wire gives): the 127-byte lanes fill and it "
+                              "is cut (closed with F7, counted) after ~600 bytes; to one output it "
+                              "passes whole")
 
 
 @pytest.mark.parametrize("name", [

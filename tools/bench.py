@@ -220,9 +220,9 @@ def fit_cost_model(lib: Path) -> dict:
     - busy_output_fuel: PioOutput.service() while the previous DMA batch is still being
       moved (the usual case for a busy output: most passes can only wait);
     - in_byte_fuel and out_byte_fuel: from a mixed stream routed to 1 and to 4 outputs
-      (16-byte reads), after taking off the passes and services counted in each run.
+      (16-byte reads), after taking off the passes and services counted in each run;
+      the same for SysEx, which moves in runs at its own rates.
     """
-    data = mixed_stream(160)
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, b"\xf8", 1)
         f1 = mp.fuel("for _ in range(100): app.step()")
@@ -238,6 +238,23 @@ def fit_cost_model(lib: Path) -> dict:
         f1 = mp.fuel(loop % 100)
         f2 = mp.fuel(loop % 600)
         housekeeping_fuel = (f2 - f1) / 500
+    in_fuel, out_fuel = _solve(lib, mixed_stream(160), pass_fuel, busy_fuel)
+    # SysEx moves in runs: its own rates (a 200-byte SysEx, read 16 bytes at a time)
+    sysex = bytes([0xF0]) + bytes(k & 0x7F for k in range(200)) + bytes([0xF7])
+    sysex_in, sysex_out = _solve(lib, sysex * 3, pass_fuel, busy_fuel)
+    return {
+        "pass_fuel": round(pass_fuel, 1),
+        "in_byte_fuel": round(in_fuel, 1),
+        "out_byte_fuel": round(out_fuel, 1),
+        "busy_output_fuel": round(busy_fuel, 1),
+        "housekeeping_fuel": round(housekeeping_fuel, 1),
+        "sysex_in_byte_fuel": round(sysex_in, 1),
+        "sysex_out_byte_fuel": round(sysex_out, 1),
+    }
+
+
+def _solve(lib: Path, data: bytes, pass_fuel: float, busy_fuel: float) -> tuple:
+    """Fuel per input byte and per output byte of `data`, from runs to 1 and 4 outputs."""
     runs = []
     for outputs in (["1"], ["1", "2", "3", "4"]):
         config = json.dumps({"version": 1, "presets": [{"name": "x", "routes": [
@@ -255,13 +272,7 @@ def fit_cost_model(lib: Path) -> dict:
     (n1, o1, r1), (n4, o4, r4) = runs
     out_fuel = (r4 - r1) / (o4 - o1)
     in_fuel = (r1 - o1 * out_fuel) / n1
-    return {
-        "pass_fuel": round(pass_fuel, 1),
-        "in_byte_fuel": round(in_fuel, 1),
-        "out_byte_fuel": round(out_fuel, 1),
-        "busy_output_fuel": round(busy_fuel, 1),
-        "housekeeping_fuel": round(housekeeping_fuel, 1),
-    }
+    return in_fuel, out_fuel
 
 
 def _least_squares(xs: list[tuple], ys: list[float]) -> list[float]:
@@ -371,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
         model["busy_output_fuel"],
         "tools/bench.py %s; ns/fuel from tools/calibrate.py" % time.strftime("%Y-%m-%d"),
         model["housekeeping_fuel"],
+        model["sysex_in_byte_fuel"],
+        model["sysex_out_byte_fuel"],
     )
     if not args.no_update_model:
         cost.save()

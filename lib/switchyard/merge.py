@@ -67,6 +67,7 @@ class Output:
         self.rt_drops = 0
         self.sysex_drops = 0
         self.sent = 0  # bytes handed to the port (wraps at 2**30)
+        self.sysex_sent = 0  # of which SysEx lane bytes (wraps; the simulator's cost model)
         # USB: bytes taken from the queue but not yet by the host, always at the front.
         self.pending = bytearray(_USB_CHUNK)
         self.pending_views = [memoryview(self.pending)[:k] for k in range(_USB_CHUNK + 1)]
@@ -169,6 +170,7 @@ class Output:
                 return -1  # the SysEx source is still sending; everything else waits
             byte = lane[head]
             lane[_LANE_HEAD] = (head + 1) & _LANE_MASK
+            self.sysex_sent = (self.sysex_sent + 1) & 0x3FFFFFFF
             if byte == _SYSEX_END:
                 self.sysex = None
             return byte
@@ -326,6 +328,7 @@ class PioOutput(Output):
                     self.sysex = None
                     break
             lane[_LANE_HEAD] = head
+            self.sysex_sent = (self.sysex_sent + n) & 0x3FFFFFFF
         elif self.left:
             n = self._fill(buf, n, _PIO_BATCH)  # finish what a call to _next() began
         if n == 0 and self.sysex is None:
