@@ -598,20 +598,6 @@ def _quoted(names: tuple) -> str:
     return ", ".join('"' + n + '"' for n in names)
 
 
-def _show(value: "Any") -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return '"' + value + '"'
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return str(value)
-
-
 def _kind(value: "Any") -> str:
     if isinstance(value, bool):
         return "true/false"
