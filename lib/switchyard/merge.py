@@ -337,6 +337,7 @@ class PioOutput(Output):
             head = ring[HEAD]
             tail = ring[TAIL]
             running = self.running
+            lengths = STATUS_DATA_LENGTH  # a local: module globals cost a lookup each use
             while head != tail and n <= _PIO_BATCH - 3:
                 word = ring[head]
                 status = word & 0xFF
@@ -350,7 +351,7 @@ class PioOutput(Output):
                     running = status
                     buf[n] = status
                     n += 1
-                length = STATUS_DATA_LENGTH[status - 0x80]
+                length = lengths[status - 0x80]
                 if length:
                     buf[n] = (word >> 8) & 0x7F
                     n += 1

@@ -16,7 +16,7 @@ try:
     from typing import Any  # noqa: F401 (type comments)
 except ImportError:  # CircuitPython
     pass
-from switchyard.merge import DROPS, HEAD, RING_MASK, TAIL
+from switchyard import merge
 from switchyard.midi import const
 from switchyard.presets import MAX_NOTE_REWRITES
 
@@ -26,6 +26,14 @@ _NOTE_SLOTS = const(2048)  # 16 channels x 128 notes
 _CLOCKS_PER_BAR = const(96)  # 24 ppqn, 4/4
 _BEAT_LED_CLOCKS = const(2)  # CLK stays lit for 2 of a beat's 24 clocks
 _NO_NOTES = bytes(128)  # one channel of a held-note table, cleared
+# The ring layout of merge.py, as constants of this module: MicroPython inlines a const()
+# only in the module that defines it, and these are used for every message and output.
+_HEAD = const(64)
+_TAIL = const(65)
+_DROPS = const(66)
+_RING_MASK = const(63)
+if (_HEAD, _TAIL, _DROPS, _RING_MASK) != (merge.HEAD, merge.TAIL, merge.DROPS, merge.RING_MASK):
+    raise ImportError("router.py's ring constants differ from merge.py's")
 
 
 class ConfigError(Exception):
@@ -264,11 +272,6 @@ class Router:
     def message(self, source, status, data1, data2):
         idx = status - 0x80
         kind = status & 0xF0
-        if status == self.control_status and (
-            self.control_input == 3 or self.control_input == source
-        ):
-            self.request_preset(data1)
-            return
         if kind == 0xB0:
             if data1 == 1 or data1 == 33:
                 mask = self.modwheel[source][status & 0x0F]
@@ -283,8 +286,13 @@ class Router:
             dest[slot] |= mask  # where this note-on went: its note-off follows
             if self.follow_hit[source][status & 0x0F]:
                 self._follow(source, status & 0x0F)
-        elif kind == 0x90 or kind == 0x80:
+        elif kind < 0xA0:
             mask = self._note_off(source, status, data1, data2, idx)
+        elif status == self.control_status and (
+            self.control_input == 3 or self.control_input == source
+        ):
+            self.request_preset(data1)
+            return
         elif status >= 0xF0:
             mask = self.plain[source][idx]
             if status == 0xF2:
@@ -298,13 +306,13 @@ class Router:
             self.touched |= mask
             word = status | (data1 << 8) | (data2 << 16)
             for ring in self.rings[mask]:
-                tail = ring[TAIL]
-                nxt = (tail + 1) & RING_MASK
-                if nxt == ring[HEAD]:
-                    ring[DROPS] += 1  # full: the whole message is dropped, counted
+                tail = ring[_TAIL]
+                nxt = (tail + 1) & _RING_MASK
+                if nxt == ring[_HEAD]:
+                    ring[_DROPS] += 1  # full: the whole message is dropped, counted
                     continue
                 ring[tail] = word
-                ring[TAIL] = nxt
+                ring[_TAIL] = nxt
         which = self.rewrite_flag[source][idx]
         if which:
             self._rewrite(self.rewrite_sets[source][which - 1], status, data1, data2)
@@ -378,13 +386,13 @@ class Router:
             self.touched |= mask
             word = kind | channel | (data1 << 8) | (data2 << 16)
             for ring in self.rings[mask]:
-                tail = ring[TAIL]
-                nxt = (tail + 1) & RING_MASK
-                if nxt == ring[HEAD]:
-                    ring[DROPS] += 1
+                tail = ring[_TAIL]
+                nxt = (tail + 1) & _RING_MASK
+                if nxt == ring[_HEAD]:
+                    ring[_DROPS] += 1
                     continue
                 ring[tail] = word
-                ring[TAIL] = nxt
+                ring[_TAIL] = nxt
 
 
     def realtime(self, source, byte):
@@ -467,14 +475,14 @@ class Router:
         full = (1 << len(self.outputs)) - 1
         self.touched |= full
         for ring in self.rings[full]:
-            tail = ring[TAIL]
-            if ((ring[HEAD] - tail - 1) & RING_MASK) < 2:
-                ring[DROPS] += 1  # full: this channel's pair is dropped, counted
+            tail = ring[_TAIL]
+            if ((ring[_HEAD] - tail - 1) & _RING_MASK) < 2:
+                ring[_DROPS] += 1  # full: this channel's pair is dropped, counted
                 continue
             ring[tail] = all_notes_off
-            tail = (tail + 1) & RING_MASK
+            tail = (tail + 1) & _RING_MASK
             ring[tail] = sustain_off
-            ring[TAIL] = (tail + 1) & RING_MASK
+            ring[_TAIL] = (tail + 1) & _RING_MASK
         first = ch << 7
         for table in self.note_dest:
             table[first:first + 128] = _NO_NOTES

@@ -58,6 +58,7 @@ class StreamParser:
         self.bytes_seen = (self.bytes_seen + n) & 0x3FFFFFFF
         sink = self.sink
         source = self.source
+        lengths = STATUS_DATA_LENGTH  # a local: module globals cost a lookup each use
         status = self.status  # running status, or the system common being collected
         size = self.size  # data bytes a message of `status` has
         have = self.have  # 1: data1 held; -1: a status waits for its data; 0: none pending
@@ -122,7 +123,12 @@ class StreamParser:
             have = 0
             if b < _SYSTEM_FIRST:
                 status = b
-                size = STATUS_DATA_LENGTH[b - 0x80]
+                size = lengths[b - 0x80]
+                if size == 2 and i + 1 < n and buf[i] < 0x80 and buf[i + 1] < 0x80:
+                    # the usual case: the whole message is in this read
+                    sink.message(source, b, buf[i], buf[i + 1])
+                    i += 2
+                    continue
                 have = -1  # pending until its data bytes come
                 continue
             # System common, SysEx, stray F7 or undefined F4/F5: all cancel running status.
