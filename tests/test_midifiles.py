@@ -106,11 +106,13 @@ FILES = {
 }
 
 
-SYSEX_CUT = pytest.mark.xfail(strict=True, reason="LIMIT: a 2 KB SysEx at full wire rate to the 7 "
-                              "outputs of preset 4 costs ~50k fuel a byte (~357 us at 7.13 ns/fuel, "
-                              "more than the 320 us the wire gives): the 127-byte lanes fill and it "
-                              "is cut (closed with F7, counted) after ~600 bytes; to one output it "
-                              "passes whole")
+SYSEX_CUT = pytest.mark.xfail(
+    strict=True,
+    reason="LIMIT: a 2 KB SysEx at full wire rate to the 7 outputs of preset 4 costs ~50k "
+    "fuel a byte (~357 us at 7.13 ns/fuel, more than the 320 us the wire gives): the 127-byte "
+    "lanes fill and it is cut (closed with F7, counted) after ~600 bytes; to one output it "
+    "passes whole",
+)
 
 
 @pytest.mark.parametrize("name", [
