@@ -144,16 +144,22 @@ def test_midi_file_through_everything(tmp_path, name):
     assert abs(first_of_last - last_us) < 320 * 2100  # behind at most one queued SysEx
 
 
-@pytest.mark.xfail(strict=True, reason="performance target not met yet: measured 25232 drops "
-                   "(of 125000 messages in), 0 RX overflow, CPU busy 99.8 % with the measured "
-                   "cost model")
-def test_both_inputs_at_full_wire_rate_for_60_seconds(tmp_path, record_property):
-    path = write_presets(tmp_path / "split.json", [
-        {"name": "A to 1+3, B to 2+4", "routes": [
-            {"from": "A", "to": ["1", "3"]},
-            {"from": "B", "to": ["2", "4"]},
-        ]},
-    ])
+FANOUT_LIMIT = pytest.mark.xfail(
+    strict=True,
+    reason="LIMIT: each full input fanned out to two outputs costs ~21k fuel a byte (~150 us "
+    "at 7.13 ns/fuel); two inputs bring 6,250 bytes a second: the CPU cannot keep up and "
+    "~5 % of the messages are dropped whole (tools/bench.py: load_fanout_drops)",
+)
+
+
+@pytest.mark.parametrize("fanout", [
+    pytest.param(False, id="each_input_to_one_output"),
+    pytest.param(True, id="each_input_to_two_outputs", marks=FANOUT_LIMIT),
+])
+def test_both_inputs_at_full_wire_rate_for_60_seconds(tmp_path, record_property, fanout):
+    routes = [{"from": "A", "to": ["1", "3"] if fanout else ["1"]},
+              {"from": "B", "to": ["2", "4"] if fanout else ["2"]}]
+    path = write_presets(tmp_path / "split.json", [{"name": "full load", "routes": routes}])
     sim = Simulation(presets_path=path, preset=1)
     sim.play("A", scenario.full_load(60.0, channel=0))
     sim.play("B", scenario.full_load(60.0, channel=1))
@@ -171,7 +177,10 @@ def test_both_inputs_at_full_wire_rate_for_60_seconds(tmp_path, record_property)
     assert s["rx_overflow"] == 0
     assert s["drops"] == 0
     assert s["parse_errors"] == 0
-    for port, src in (("1", a_bytes), ("3", a_bytes), ("2", b_bytes), ("4", b_bytes)):
+    carried = (("1", a_bytes), ("2", b_bytes))
+    if fanout:
+        carried += (("3", a_bytes), ("4", b_bytes))
+    for port, src in carried:
         assert [b for _, b in outs[port]] == src, port
-    for port in ("5", "6", "USB"):
+    for port in ("5", "6", "USB") + (() if fanout else ("3", "4")):
         assert outs[port] == [], port
