@@ -12,7 +12,7 @@ from switchyard import presets as presets_module
 from switchyard.merge import Output, PioOutput
 from switchyard.midi import const
 from switchyard.panel import Panel
-from switchyard.ports import UartIn
+from switchyard.ports import PioOut, UartIn
 from switchyard.router import INPUT_NAMES, OUTPUT_NAMES, ConfigError, Router
 from switchyard.stream import StreamParser
 
@@ -65,7 +65,7 @@ class App:
         # inputs: list of (name, port); outputs: list of (name, port, usb) in OUTPUT_NAMES order
         self.ticks_ms = ticks_ms
         self.outputs = [
-            PioOutput(name, port) if hasattr(port, "sm") else Output(name, port, usb)
+            PioOutput(name, port) if isinstance(port, PioOut) else Output(name, port, usb)
             for name, port, usb in outputs
         ]
         by_name = {}
@@ -328,7 +328,7 @@ def build(presets_path=PRESETS_PATH):
     import usb_midi
 
     from switchyard import piotx
-    from switchyard.ports import PioOut, UartOut, UsbIn, UsbOut
+    from switchyard.ports import UartOut, UsbIn, UsbOut
 
     bf = load_board_file(board.board_id)
 
