@@ -2,9 +2,10 @@
 
 Each output has one ring of whole messages in arrival order, whatever input they came
 from, so merging is first come, first served and finding the next message costs nothing.
-A ring is an array of 32-bit words, one message each (status | data1 << 8 | data2 << 16,
-built once per message by the router), with head, tail and the drop count in its last
-three words, so the router queues a message to an output with one store and no call.
+A ring is an array of 32-bit words, one message each (status | data1 << 8 | data2 << 16
+| data length << 24, built once per message by the router), with head, tail and the drop
+count in its last three words, so the router queues a message to an output with one store
+and no call.
 
 SysEx is streamed: its F0 takes a word in the ring (a marker naming the source) and its
 bytes flow through a per-source SysEx lane. When the pacer reaches the marker it sends
@@ -36,6 +37,8 @@ _LANE_HEAD = const(128)
 _LANE_TAIL = const(129)
 _RT_MASK = const(31)  # 31 realtime bytes may wait (one goes per byte time)
 _USB_CHUNK = const(16)
+_ONE_DATA_BYTE = const(0x1000000)  # a ring word at or above has data byte 1
+_TWO_DATA_BYTES = const(0x2000000)  # ... and data byte 2
 _PIO_BATCH = const(16)  # bytes per DMA batch (a realtime byte never waits behind one)
 
 
@@ -91,7 +94,9 @@ class Output:
         if nxt == ring[HEAD]:
             ring[DROPS] += 1
             return False
-        ring[tail] = status | (data1 << 8) | (data2 << 16)
+        ring[tail] = (
+            status | (data1 << 8) | (data2 << 16) | (STATUS_DATA_LENGTH[status - 0x80] << 24)
+        )
         ring[TAIL] = nxt
         self.busy = True
         return True
@@ -189,7 +194,7 @@ class Output:
         if length:
             msg = self.msg
             msg[0] = (word >> 8) & 0x7F
-            msg[1] = word >> 16
+            msg[1] = (word >> 16) & 0x7F
             self.pos = 0
             self.left = length
         if status >= 0xF0:
@@ -337,26 +342,20 @@ class PioOutput(Output):
             head = ring[HEAD]
             tail = ring[TAIL]
             running = self.running
-            lengths = STATUS_DATA_LENGTH  # a local: module globals cost a lookup each use
             while head != tail and n <= _PIO_BATCH - 3:
                 word = ring[head]
                 status = word & 0xFF
-                if status == _SYSEX:
-                    break  # SysEx: _fill() streams it from its lane
-                if status >= 0xF0:
-                    running = 0
+                if status != running:  # running is never a system status
+                    if status == _SYSEX:
+                        break  # SysEx: _fill() streams it from its lane
+                    running = status if status < 0xF0 else 0
                     buf[n] = status
                     n += 1
-                elif status != running:
-                    running = status
-                    buf[n] = status
-                    n += 1
-                length = lengths[status - 0x80]
-                if length:
+                if word >= _ONE_DATA_BYTE:
                     buf[n] = (word >> 8) & 0x7F
                     n += 1
-                    if length == 2:
-                        buf[n] = word >> 16
+                    if word >= _TWO_DATA_BYTES:
+                        buf[n] = (word >> 16) & 0x7F
                         n += 1
                 head = (head + 1) & RING_MASK
             ring[HEAD] = head

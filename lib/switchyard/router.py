@@ -26,6 +26,8 @@ _NOTE_SLOTS = const(2048)  # 16 channels x 128 notes
 _CLOCKS_PER_BAR = const(96)  # 24 ppqn, 4/4
 _BEAT_LED_CLOCKS = const(2)  # CLK stays lit for 2 of a beat's 24 clocks
 _NO_NOTES = bytes(128)  # one channel of a held-note table, cleared
+# a message's data length, placed as merge.py's ring words carry it (bits 24..25)
+_LENGTH_BITS = tuple(length << 24 for length in midi.STATUS_DATA_LENGTH)
 # The ring layout of merge.py, as constants of this module: MicroPython inlines a const()
 # only in the module that defines it, and these are used for every message and output.
 _HEAD = const(64)
@@ -304,7 +306,7 @@ class Router:
             mask = self.plain[source][idx]
         if mask:
             self.touched |= mask
-            word = status | (data1 << 8) | (data2 << 16)
+            word = status | (data1 << 8) | (data2 << 16) | _LENGTH_BITS[idx]
             for ring in self.rings[mask]:
                 tail = ring[_TAIL]
                 nxt = (tail + 1) & _RING_MASK
@@ -384,7 +386,7 @@ class Router:
                 self.sustain_rewrite[rw.sustain_slot][2][in_channel] = channel + 1
             mask = rw.outputs
             self.touched |= mask
-            word = kind | channel | (data1 << 8) | (data2 << 16)
+            word = kind | channel | (data1 << 8) | (data2 << 16) | _LENGTH_BITS[kind - 0x80]
             for ring in self.rings[mask]:
                 tail = ring[_TAIL]
                 nxt = (tail + 1) & _RING_MASK
@@ -470,8 +472,8 @@ class Router:
         if ch >= 16:
             return
         self.panic_next = ch + 1
-        all_notes_off = 0xB0 | ch | (midi.CC_ALL_NOTES_OFF << 8)
-        sustain_off = 0xB0 | ch | (midi.CC_SUSTAIN << 8)
+        all_notes_off = 0xB0 | ch | (midi.CC_ALL_NOTES_OFF << 8) | (2 << 24)
+        sustain_off = 0xB0 | ch | (midi.CC_SUSTAIN << 8) | (2 << 24)
         full = (1 << len(self.outputs)) - 1
         self.touched |= full
         for ring in self.rings[full]:
