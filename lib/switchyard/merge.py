@@ -299,55 +299,34 @@ class PioOutput(Output):
 
     def service(self):
         sm = self.sm
-        if self.rt_waiting:
-            done = sm.in_waiting
-            if done:
-                sm.readinto(self.acks, end=done)
-                self.rt_waiting = False
-        head = self.rt_head
-        if head != self.rt_tail and not self.rt_waiting:
-            sm.run(self.rt_exec[self.rt[head] & 7])
-            self.rt_head = (head + 1) & _RT_MASK
-            self.rt_waiting = True
-            self.sent = (self.sent + 1) & 0x3FFFFFFF
+        if self.rt_waiting or self.rt_head != self.rt_tail:
+            self._realtime(sm)
         if self.dma_used and sm.writing:
             return  # the previous batch is still being moved into the FIFO
-        buf = self.buf
-        n = 0
         ring = self.ring
-        if self.sysex is None and ((ring[TAIL] - ring[HEAD]) & RING_MASK) <= 1:
+        head = ring[HEAD]
+        tail = ring[TAIL]
+        if self.sysex is not None or self.left:
+            n = self._stream(ring)
+        elif head == tail:
+            if not self.rt_waiting and self.rt_head == self.rt_tail:
+                self.busy = False  # drained; the router sets it again
+            return
+        elif ((tail - head) & RING_MASK) == 1:
             # Light traffic: one byte ahead of the wire at a time, so a clock that comes a
             # pass later still finds the FIFO empty at the next byte boundary.
-            n = self._fill(buf, 0, 1)
-        elif self.sysex is not None:
-            # A SysEx streaming from its lane: copy what has come, up to its F7.
-            lane = self.sysex
-            head = lane[_LANE_HEAD]
-            tail = lane[_LANE_TAIL]
-            while head != tail and n < _PIO_BATCH:
-                byte = lane[head]
-                buf[n] = byte
-                n += 1
-                head = (head + 1) & _LANE_MASK
-                if byte == _SYSEX_END:
-                    self.sysex = None
-                    break
-            lane[_LANE_HEAD] = head
-            self.sysex_sent = (self.sysex_sent + n) & 0x3FFFFFFF
-        elif self.left:
-            n = self._fill(buf, n, _PIO_BATCH)  # finish what a call to _next() began
-        if n == 0 and self.sysex is None:
-            # Whole messages straight from the ring: the common case, inlined.
-            ring = self.ring
-            head = ring[HEAD]
-            tail = ring[TAIL]
+            n = self._fill(self.buf, 0, 1)
+        else:
+            # Whole messages straight from the ring: the common case under load, inlined.
+            buf = self.buf
+            n = 0
             running = self.running
             while head != tail and n <= _PIO_BATCH - 3:
                 word = ring[head]
                 status = word & 0xFF
                 if status != running:  # running is never a system status
                     if status == _SYSEX:
-                        break  # SysEx: _fill() streams it from its lane
+                        break  # SysEx: _stream() sends it from its lane
                     running = status if status < 0xF0 else 0
                     buf[n] = status
                     n += 1
@@ -360,11 +339,47 @@ class PioOutput(Output):
                 head = (head + 1) & RING_MASK
             ring[HEAD] = head
             self.running = running
-            if head != tail and n < _PIO_BATCH and ring[head] & 0xFF == _SYSEX:
-                n = self._fill(buf, n, _PIO_BATCH)
+            if n == 0:
+                n = self._fill(buf, 0, _PIO_BATCH)  # a SysEx marker first in the ring
         if n:
             sm.background_write(once=self.views[n])
             self.dma_used = True
             self.sent = (self.sent + n) & 0x3FFFFFFF
-        elif self.sysex is None and not self.rt_waiting and self.rt_head == self.rt_tail:
-            self.busy = False  # drained; the router sets it again
+
+    def _realtime(self, sm):
+        """One realtime byte at a time through Y: the next once the program gave Y back."""
+        if self.rt_waiting:
+            done = sm.in_waiting
+            if not done:
+                return
+            sm.readinto(self.acks, end=done)
+            self.rt_waiting = False
+        head = self.rt_head
+        if head != self.rt_tail:
+            sm.run(self.rt_exec[self.rt[head] & 7])
+            self.rt_head = (head + 1) & _RT_MASK
+            self.rt_waiting = True
+            self.sent = (self.sent + 1) & 0x3FFFFFFF
+
+    def _stream(self, ring):
+        """A SysEx from its lane, or the rest of a message begun in light traffic."""
+        buf = self.buf
+        lane = self.sysex
+        if lane is None:
+            light = ((ring[TAIL] - ring[HEAD]) & RING_MASK) <= 1
+            return self._fill(buf, 0, 1 if light else _PIO_BATCH)
+        # copy what has come of the SysEx, up to its F7
+        n = 0
+        head = lane[_LANE_HEAD]
+        tail = lane[_LANE_TAIL]
+        while head != tail and n < _PIO_BATCH:
+            byte = lane[head]
+            buf[n] = byte
+            n += 1
+            head = (head + 1) & _LANE_MASK
+            if byte == _SYSEX_END:
+                self.sysex = None
+                break
+        lane[_LANE_HEAD] = head
+        self.sysex_sent = (self.sysex_sent + n) & 0x3FFFFFFF
+        return n
