@@ -37,6 +37,7 @@ _LANE_HEAD = const(128)
 _LANE_TAIL = const(129)
 _RT_MASK = const(31)  # 31 realtime bytes may wait (one goes per byte time)
 _USB_CHUNK = const(16)
+_USB_BACKOFF = const(8)
 _ONE_DATA_BYTE = const(0x1000000)  # a ring word at or above has data byte 1
 _TWO_DATA_BYTES = const(0x2000000)  # ... and data byte 2
 _PIO_BATCH = const(16)  # bytes per DMA batch (a realtime byte never waits behind one)
@@ -75,6 +76,7 @@ class Output:
         self.pending = bytearray(_USB_CHUNK)
         self.pending_views = [memoryview(self.pending)[:k] for k in range(_USB_CHUNK + 1)]
         self.pending_len = 0
+        self.usb_wait = 0  # passes to skip after the host took nothing
 
     def need_lane(self, source):
         """Make the SysEx lane for a source that routes SysEx here (at start-up only)."""
@@ -246,7 +248,12 @@ class Output:
 
     def _service_usb(self, port):
         # Whole messages: realtime only between messages. A short write keeps the rest at
-        # the front of `pending`, and nothing else goes until the host has taken it.
+        # the front of `pending`, and nothing else goes until the host has taken it; a host
+        # that took nothing is asked again only after _USB_BACKOFF passes, so a full or
+        # absent computer does not eat the loop the DIN outputs need.
+        if self.usb_wait:
+            self.usb_wait -= 1
+            return
         pending = self.pending
         end = self.pending_len
         while end < _USB_CHUNK:
@@ -273,6 +280,8 @@ class Output:
         if wrote < end:
             for k in range(end - wrote):
                 pending[k] = pending[wrote + k]
+            if not wrote:
+                self.usb_wait = _USB_BACKOFF  # the host took nothing: let it be a while
         self.pending_len = end - wrote
 
 
