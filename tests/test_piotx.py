@@ -29,14 +29,14 @@ BYTE = 80  # cycles from one start bit to the next, back to back
 WAIT_LOOP = 0  # address of `jmp !y check_fifo` (the per-byte decision)
 
 # The timings the simulator's behavioural model needs (measured by the tests below).
-FIFO_WRITE_TO_START = (3, 6)  # idle machine, min/max over the 4-cycle idle loop phase
-Y_REQUEST_TO_START = (4, 7)  # idle machine, forced between ticks (divider > 1)
-Y_REQUEST_ON_TICK_TO_START = (5, 8)  # forced on a clock-enable cycle: one cycle lost
-START_TO_DECISION = 76  # start bit -> `jmp !y` deciding the next byte (both kinds)
+FIFO_WRITE_TO_START = (3, 7)  # idle machine, min/max over the 5-cycle idle loop phase
+Y_REQUEST_TO_START = (5, 9)  # idle machine, forced between ticks (divider > 1)
+Y_REQUEST_ON_TICK_TO_START = (6, 10)  # forced on a clock-enable cycle: one cycle lost
+START_TO_DECISION = 75  # start bit -> `jmp !y` deciding the next byte (both kinds)
 RT_START_TO_Y_CLEARED = 40  # tick of `set y, 0`; Y reads 0 from the next tick
 RT_START_TO_PUSH = 48  # tick of `push noblock`; the CPU can read the code after it
-START_TO_STATUS = 77  # `mov x, status`: a word seen by this tick goes out back to back
-RT_WORST_LATENCY = 83  # request seen just after the decision: wait for one pulled byte
+START_TO_STATUS = 77  # `pull noblock`: a word seen by this tick goes out back to back
+RT_WORST_LATENCY = 84  # request seen just after the decision: wait for one pulled byte
 
 
 def documented_source():
@@ -61,8 +61,6 @@ def new_sm(**kwargs):
         sideset_count=piotx.SIDESET_PIN_COUNT,
         sideset_enable=True,
         out_shift_right=True,
-        mov_status_type="txfifo",
-        mov_status_n=piotx.MOV_STATUS_N,
         **kwargs,
     )
 
@@ -257,22 +255,23 @@ def test_fifo_write_on_idle_machine_starts_within_8_cycles():
 
 
 def test_next_fifo_word_is_sampled_at_start_plus_77():
-    # A word seen by `mov x, status` at s+77 goes out back to back (s+80); one written a
-    # cycle later waits for the idle loop's next status check (s+84).
+    # A word seen by `pull noblock` at s+77 goes out back to back (s+80); one written a
+    # cycle later waits for the idle loop's next pull (s+85).
     probe = Run(normal=[(0, 0x21)], settle=40)
     s = probe.until_quiet()[0].start - 40
-    for late, gap in ((0, BYTE), (1, BYTE + 4)):
+    for late, gap in ((0, BYTE), (1, BYTE + 5)):
         run = Run(normal=[(0, 0x21), (s + START_TO_STATUS + late, 0x22)], settle=40)
         frames = run.until_quiet()
         assert [f.value for f in frames] == [0x21, 0x22]
         assert frames[1].start - frames[0].start == gap
-        assert (frames[0].start + START_TO_STATUS - 1, WAIT_LOOP) in run.sm.issue_log
+        assert (frames[0].start + START_TO_DECISION, WAIT_LOOP) in run.sm.issue_log
 
 
 def test_line_idles_high_between_and_after_bytes():
-    run = Run(normal=[(0, 0x00), (0, 0x80), (300, 0x00), (700, 0xFF)], realtime=[(150, 0xF8)])
+    # (0xFF never goes through the FIFO: all ones means "empty"; it is realtime, via Y)
+    run = Run(normal=[(0, 0x00), (0, 0x80), (300, 0x00), (700, 0xF7)], realtime=[(150, 0xF8)])
     frames = run.until_quiet()
-    assert [f.value for f in frames] == [0x00, 0x80, 0xF8, 0x00, 0xFF]
+    assert [f.value for f in frames] == [0x00, 0x80, 0xF8, 0x00, 0xF7]
     low = set()
     for f in frames:
         low.update(range(f.start, f.start + 9 * piotx.CYCLES_PER_BIT))
@@ -285,7 +284,8 @@ def test_line_idles_high_between_and_after_bytes():
 # ---------------------------------------------------------------- realtime bytes
 
 
-def check_realtime(run, frames, normal_bytes, busy_bound=BYTE + 8, idle_bound=8):
+def check_realtime(run, frames, normal_bytes, busy_bound=BYTE + 8,
+                   idle_bound=Y_REQUEST_ON_TICK_TO_START[1]):
     """Every realtime byte is the next byte decided after its request, ahead of every
     queued normal byte, acknowledged once after Y is cleared; nothing lost or changed."""
     sm = run.sm
@@ -298,9 +298,9 @@ def check_realtime(run, frames, normal_bytes, busy_bound=BYTE + 8, idle_bound=8)
     assert [w for _, w in run.acks] == [w for _, w in pushes]
     for (seen, _), frame, (push, _) in zip(run.forced, rt_frames, pushes, strict=True):
         i = frames.index(frame)
-        # Decided at the first `jmp !y` at or after `seen`, 4 cycles before its start bit:
-        # only bytes already committed (start <= seen + 3) go before it.
-        assert all(f.start <= seen + 3 for f in frames[:i])
+        # Decided at the first `jmp !y` at or after `seen`, 5 cycles before its start bit:
+        # only bytes already committed (start <= seen + 4) go before it.
+        assert all(f.start <= seen + 4 for f in frames[:i])
         before = frames[i - 1] if i else None
         if before is not None and before.start + BYTE + 8 > seen:
             assert frame.start - seen <= min(busy_bound, RT_WORST_LATENCY)
@@ -348,9 +348,9 @@ def test_realtime_from_idle(on_tick):
 
 
 @pytest.mark.parametrize("first", [0x42, 0xFA])
-def test_decision_point_is_start_plus_76(first):
-    # After a byte (normal or realtime) starting at s, a request seen by tick s+76 goes
-    # next; one seen by tick s+77 waits for the normal byte already pulled.
+def test_decision_point_is_start_plus_75(first):
+    # After a byte (normal or realtime) starting at s, a request seen by tick s+75 goes
+    # next; one seen by tick s+76 waits for the normal byte pulled at s+77.
     head_rt = [(0, first)] if first in REALTIME else []
     head = [] if head_rt else [(0, first)]
     probe = Run(normal=head, realtime=head_rt, settle=40)
@@ -365,7 +365,7 @@ def test_decision_point_is_start_plus_76(first):
         assert (start + START_TO_DECISION, WAIT_LOOP) in run.sm.issue_log
         assert run.forced[-1][0] == start + offset
         rt = next(f for f in frames[1:] if f.value == 0xFC)
-        assert rt.start - (start + offset) == (4 if offset == START_TO_DECISION
+        assert rt.start - (start + offset) == (5 if offset == START_TO_DECISION
                                                else RT_WORST_LATENCY)
         check_realtime(run, frames, bytes(b for b in expect if b not in REALTIME))
 

@@ -72,8 +72,6 @@ def midi_sm(pin=None):
         piotx.PROGRAM,
         pin or board.GP6,
         init=piotx.INIT,
-        mov_status_type="txfifo",
-        mov_status_n=piotx.MOV_STATUS_N,
     )
 
 
@@ -241,8 +239,6 @@ def emulate(schedule_normal, schedule_rt, end_cycle):
         init=piotx.INIT,
         sideset_count=1,
         sideset_enable=True,
-        mov_status_type="txfifo",
-        mov_status_n=piotx.MOV_STATUS_N,
     )
     normal = list(schedule_normal)
     realtime = list(schedule_rt)

@@ -392,8 +392,6 @@ def build(presets_path=PRESETS_PATH):
                 piotx.PROGRAM,
                 frequency=piotx.FREQUENCY,
                 init=piotx.INIT,
-                mov_status_type="txfifo",
-                mov_status_n=piotx.MOV_STATUS_N,
                 first_out_pin=pin(tx_pin),
                 initial_out_pin_state=1,
                 initial_out_pin_direction=1,

@@ -7,7 +7,7 @@ adafruit_pio_uart's write spins until its FIFO drains. Here normal bytes go in b
 executes `set y, code` on the state machine (StateMachine.run), and the program checks Y
 before every byte, so the realtime byte goes out as soon as the byte on the wire ends,
 ahead of everything queued. A realtime byte therefore waits at most one byte time plus
-3 PIO cycles (332 us), however deep the queue.
+4 PIO cycles (336 us), however deep the queue.
 
 Realtime bytes are F8 FA FB FC FE FF: five high bits and three low bits. Y holds the
 low three bits plus 8, so it is never 0 (0 = no request). As it sends a realtime byte
@@ -18,7 +18,7 @@ the Y slot is free again. Normal bytes push nothing.
     .side_set 1 opt
     wait_loop:
         jmp !y check_fifo      side 1       ; idle high; a realtime request first
-        set x, 2               side 1 [2]
+        set x, 2               side 1 [3]
         mov osr, y             side 0 [7]   ; start bit
     rt_bits:
         out pins, 1                         ; bits 0..2 from Y
@@ -28,23 +28,25 @@ the Y slot is free again. Normal bytes push nothing.
         push noblock           side 1 [7]   ; Y is free again: tell the CPU
         nop                    side 1 [7]
         nop                    side 1 [7]
-        jmp wait_loop          side 1 [3]   ; stop bit
+        jmp wait_loop          side 1 [2]   ; stop bit
     check_fifo:
-        mov x, status                       ; all ones while the TX FIFO is empty
-        jmp !x have_data
-        jmp wait_loop
-    have_data:
-        pull                   side 1
+        mov x, ~null                        ; all ones: what pull noblock gives when empty
+        pull noblock
+        mov x, ~osr                         ; 0 when the FIFO was empty
+        jmp !x wait_loop
         set x, 7               side 0 [7]   ; start bit
     bitloop:
         out pins, 1                         ; 8 data bits, LSB first
         jmp x-- bitloop [6]
-        jmp wait_loop          side 1 [3]   ; stop bit
+        jmp wait_loop          side 1 [2]   ; stop bit
 
 Every byte, normal or realtime, is 80 cycles (10 bits at 8 cycles a bit) start to start
-when they follow each other. Run it at 250 kHz with mov_status_type="txfifo",
-mov_status_n=1 and init = INIT (Y = 0). tests/test_piotx.py assembles the source above
-with adafruit_pioasm, compares, and runs the words on a small PIO emulator.
+when they follow each other. An empty FIFO is seen without `mov x, status` (whose
+configuration older CircuitPython releases accept but do not apply): `pull noblock` hands
+over X, all ones, which no queued byte can be (8-bit DMA writes repeat the byte in every
+lane, and 0xFF is realtime, sent through Y). Run it at 250 kHz with init = INIT (Y = 0).
+tests/test_piotx.py assembles the source above with adafruit_pioasm, compares, and runs
+the words on a small PIO emulator.
 """
 
 import array
@@ -57,12 +59,11 @@ FREQUENCY = const(250000)  # BAUD * CYCLES_PER_BIT
 PROGRAM = array.array(
     "H",
     [
-        0x186B, 0xFA22, 0xB7E2, 0x6001, 0x0643, 0xBFC2, 0xFF40, 0x9F00, 0xBF42, 0xBF42,
-        0x1B00, 0xA025, 0x002E, 0x0000, 0x98A0, 0xF727, 0x6001, 0x0650, 0x1B00,
+        0x186B, 0xFB22, 0xB7E2, 0x6001, 0x0643, 0xBFC2, 0xFF40, 0x9F00, 0xBF42, 0xBF42,
+        0x1A00, 0xA02B, 0x8080, 0xA02F, 0x0020, 0xF727, 0x6001, 0x0650, 0x1A00,
     ],
 )
 SIDESET_PIN_COUNT = const(1)
-MOV_STATUS_N = const(1)
 INIT = array.array("H", [0xE040])  # set y, 0
 SET_Y = const(0xE040)  # `set y, <5-bit value>`, executed by StateMachine.run()
 _REALTIME_FLAG = const(8)
