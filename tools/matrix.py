@@ -144,17 +144,7 @@ def _legend_lines(width: int) -> list[str]:
         "channel N; follow X:N: sent on the channel of the latest note-on from input X among "
         "channels N. Buttons: P1..P4, then FN+P1..FN+P4."
     )
-    per_line = max(20, int(width / CHAR_W) - 2)
-    lines: list[str] = []
-    line = ""
-    for word in text.split(" "):
-        if line and len(line) + 1 + len(word) > per_line:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    lines.append(line)
-    return lines
+    return presets.wrap(text, max(20, int(width / CHAR_W) - 2))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1144,7 +1144,7 @@ def describe(config: Config) -> str:
     legend = "types: " + type_legend() + "; .: nothing; chN: input channels N; >chN: sent on "
     legend += "channel N; follow X:N: sent on the channel of the latest note-on from input X "
     legend += "among channels N"
-    lines.extend(_wrap(legend, 92))
+    lines.extend(wrap(legend, 92))
     return "\n".join(lines)
 
 
@@ -1155,7 +1155,8 @@ def _row(label: str, cells: list, widths: list) -> str:
     return "".join(parts).rstrip()
 
 
-def _wrap(text: str, width: int) -> list:
+def wrap(text: str, width: int) -> list:
+    """Text as lines of at most `width` characters, broken between words."""
     lines = []
     line = ""
     for word in text.split(" "):
