@@ -159,43 +159,23 @@ def oracle(stream: bytes) -> tuple[list[bytes], bytes]:
     """
     realtime = bytes(b for b in stream if b in VALID_REALTIME)
     out = bytearray()
-    running = 0
-    need = 0
     in_sysex = False
     for b in stream:
         if b >= 0xF8:
             continue
-        if b < 0x80:
-            if in_sysex:
-                pass
-            elif need:
-                need -= 1
-            elif running:
-                out.append(running)
-                need = data_length(running) - 1
-            out.append(b)
-            continue
-        if in_sysex:
+        if b >= 0x80 and in_sysex:
             in_sysex = False
             out.append(0xF7)
             if b == 0xF7:
-                running = need = 0
                 continue
-        if b < 0xF0:
-            running = b
-            need = data_length(b)
-            out.append(b)
-            continue
-        running = 0
-        need = data_length(b)
         if b in (0xF4, 0xF5):
-            out.append(0xF7)
-            continue
-        if b == 0xF0:
+            b = 0xF7
+        elif b == 0xF0:
             in_sysex = True
         out.append(b)
     if in_sysex:
         out.append(0xF7)
+    out = bytearray(expand_running_status(bytes(out)))
     return mido_messages(bytes(out)), realtime
 
 
