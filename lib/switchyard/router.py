@@ -93,7 +93,6 @@ class Router:
         self.clock_source = -1
         self.clock_position = 0  # clocks since Start / song position
         self.playing = False
-        self.clock_count = 0  # every clock from the clock source, wraps
         self.beat_led = None  # type: Any  # the CLK LED: lit on each beat, as its clock comes
         self.preset_changes = 0
         self.panic_next = 16  # channel the panic sends next; 16 = no panic running
@@ -414,7 +413,6 @@ class Router:
                     elif beat == _BEAT_LED_CLOCKS:
                         led.value = False
                 self.clock_position = position + 1
-                self.clock_count = (self.clock_count + 1) & 0x3FFFFFFF
         elif byte == 0xFA or byte == 0xFB:
             self.clock_source = source
             self.playing = True
