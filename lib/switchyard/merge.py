@@ -20,6 +20,7 @@ closed with F7 (counted). DIN outputs use running status; USB never does.
 """
 
 import array
+from struct import pack_into
 
 from switchyard.midi import STATUS_DATA_LENGTH, const
 
@@ -308,7 +309,7 @@ class PioOutput(Output):
 
     def service(self):
         sm = self.sm
-        if self.rt_waiting or self.rt_head != self.rt_tail:
+        if self.rt_head != self.rt_tail:
             self._realtime(sm)
         if self.dma_used and sm.writing:
             return  # the previous batch is still being moved into the FIFO
@@ -318,7 +319,7 @@ class PioOutput(Output):
         if self.sysex is not None or self.left:
             n = self._stream(ring)
         elif head == tail:
-            if not self.rt_waiting and self.rt_head == self.rt_tail:
+            if self.rt_head == self.rt_tail:
                 self.busy = False  # drained; the router sets it again
             return
         elif ((tail - head) & RING_MASK) == 1:
@@ -333,18 +334,17 @@ class PioOutput(Output):
             while head != tail and n <= _PIO_BATCH - 3:
                 word = ring[head]
                 status = word & 0xFF
-                if status != running:  # running is never a system status
-                    if status == _SYSEX:
-                        break  # SysEx: _stream() sends it from its lane
+                # One C call stores the message's bytes; the word's top byte (its data
+                # length) lands past the message, in the buffer's slack or under the next.
+                if status == running:  # running is never a system status
+                    pack_into("<I", buf, n, word >> 8)  # running status: data bytes only
+                    n += word >> 24
+                elif status == _SYSEX:
+                    break  # SysEx: _stream() sends it from its lane
+                else:
                     running = status if status < 0xF0 else 0
-                    buf[n] = status
-                    n += 1
-                if word >= _ONE_DATA_BYTE:
-                    buf[n] = (word >> 8) & 0x7F
-                    n += 1
-                    if word >= _TWO_DATA_BYTES:
-                        buf[n] = (word >> 16) & 0x7F
-                        n += 1
+                    pack_into("<I", buf, n, word)
+                    n += (word >> 24) + 1
                 head = (head + 1) & RING_MASK
             ring[HEAD] = head
             self.running = running
@@ -356,19 +356,21 @@ class PioOutput(Output):
             self.sent = (self.sent + n) & 0x3FFFFFFF
 
     def _realtime(self, sm):
-        """One realtime byte at a time through Y: the next once the program gave Y back."""
+        """One realtime byte at a time through Y: the next once the program gave Y back.
+
+        Called only while a realtime byte waits here. The program's acknowledgement of
+        the previous one is read only then: with one byte outstanding it is the only word
+        in the RX FIFO (pushed with noblock), so a lone clock costs one call, not two."""
         if self.rt_waiting:
             done = sm.in_waiting
             if not done:
                 return
             sm.readinto(self.acks, end=done)
-            self.rt_waiting = False
         head = self.rt_head
-        if head != self.rt_tail:
-            sm.run(self.rt_exec[self.rt[head] & 7])
-            self.rt_head = (head + 1) & _RT_MASK
-            self.rt_waiting = True
-            self.sent = (self.sent + 1) & 0x3FFFFFFF
+        sm.run(self.rt_exec[self.rt[head] & 7])
+        self.rt_head = (head + 1) & _RT_MASK
+        self.rt_waiting = True
+        self.sent = (self.sent + 1) & 0x3FFFFFFF
 
     def _stream(self, ring):
         """A SysEx from its lane, or the rest of a message begun in light traffic."""

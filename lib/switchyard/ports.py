@@ -62,7 +62,8 @@ class PioOut:
 
         self.sm = state_machine
         self.acks = bytearray(4)
-        self.buf = bytearray(_PIO_BATCH)
+        # 3 bytes of slack: the pacer stores whole 4-byte ring words (merge.py)
+        self.buf = bytearray(_PIO_BATCH + 3)
         self.views = tuple(memoryview(self.buf)[:k] for k in range(_PIO_BATCH + 1))
         self.rt_exec = piotx.realtime_exec()
 
