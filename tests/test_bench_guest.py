@@ -4,6 +4,7 @@ claims (every message to every output, byte for byte), or its fuel means nothing
 import sys
 from pathlib import Path
 
+import engine_helpers  # noqa: F401  (lib/ on sys.path: the forwarder reads switchyard.midi)
 import mido
 
 REPO = Path(__file__).resolve().parent.parent

@@ -116,8 +116,9 @@ def measure_engine(lib: Path, data: bytes) -> dict:
             by_size[str(chunk)] = {"fuel_per_byte": round(fuel), "drops": drops}
             if drops == 0 and errors == 0:
                 headline = (chunk, fuel)
+    assert headline is not None, by_size
     with MicroPython(lib=lib) as mp:
-        _setup_engine(mp, NO_OUTPUTS, data, headline[0] if headline else 16)
+        _setup_engine(mp, NO_OUTPUTS, data, headline[0])
         no_outputs = engine_fuel(mp, data)
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, data, 16)
@@ -126,7 +127,6 @@ def measure_engine(lib: Path, data: bytes) -> dict:
             locked_ok = True
         except Exception:
             locked_ok = False
-    assert headline is not None, by_size
     return {
         "engine_fuel_per_byte": round(headline[1]),
         "engine_read_size": headline[0],

@@ -156,12 +156,10 @@ def run_baseline(src, src_port, outs):
 """
 
 FORWARDER_SETUP = r"""
-_LENGTHS = bytearray(128)
-for _s in range(0x80, 0xF0):
-    _LENGTHS[_s - 0x80] = 1 if (_s & 0xE0) == 0xC0 else 2
+from switchyard.midi import STATUS_DATA_LENGTH
 
 def forward(buf, n, outs):
-    lengths = _LENGTHS
+    lengths = STATUS_DATA_LENGTH
     pos = 0
     i = 0
     while i < n:

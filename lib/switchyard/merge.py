@@ -39,8 +39,6 @@ _LANE_TAIL = const(129)
 _RT_MASK = const(31)  # 31 realtime bytes may wait (one goes per byte time)
 _USB_CHUNK = const(16)
 _USB_BACKOFF = const(8)
-_ONE_DATA_BYTE = const(0x1000000)  # a ring word at or above has data byte 1
-_TWO_DATA_BYTES = const(0x2000000)  # ... and data byte 2
 _PIO_BATCH = const(16)  # bytes per DMA batch (a realtime byte never waits behind one)
 
 
