@@ -1,7 +1,8 @@
 """CPU cost model: how much virtual time one pass of the firmware loop takes.
 
 A pass costs   fuel = pass_fuel + read_fuel * inputs that gave bytes + in_byte_fuel * bytes
-read + write_fuel * outputs that sent + out_byte_fuel * bytes sent + busy_output_fuel *
+read + write_fuel * outputs that sent + out_byte_fuel * bytes sent + realtime_fuel * realtime
+bytes sent straight from the router (PioOutput.put_realtime) + busy_output_fuel *
 outputs serviced + housekeeping_fuel (on the passes that update the buttons and LEDs), with
 SysEx data bytes at their own (lower) rates in and out, and   time = fuel * ns_per_fuel.
 The per-read and per-write terms carry what a call costs whatever its size (the parser's
@@ -38,6 +39,7 @@ class CostModel:
         sysex_out_byte_fuel: float | None = None,
         read_fuel: float = 0.0,
         write_fuel: float = 0.0,
+        realtime_fuel: float = 0.0,
     ):
         self.ns_per_fuel = ns_per_fuel
         self.pass_fuel = pass_fuel
@@ -52,6 +54,7 @@ class CostModel:
         )
         self.read_fuel = read_fuel
         self.write_fuel = write_fuel
+        self.realtime_fuel = realtime_fuel
         self.source = source
 
     @classmethod
@@ -69,6 +72,7 @@ class CostModel:
             data.get("sysex_out_byte_fuel"),
             data.get("read_fuel", 0.0),
             data.get("write_fuel", 0.0),
+            data.get("realtime_fuel", 0.0),
         )
 
     @classmethod
@@ -86,17 +90,20 @@ class CostModel:
         sysex_out: int = 0,
         reads: int = 0,
         writes: int = 0,
+        realtime: int = 0,
     ) -> int:
         """CPU time of one pass; sysex_in/sysex_out are the SysEx data bytes among
         bytes_in/bytes_out; reads/writes the inputs that gave bytes and the outputs that
-        sent some."""
+        sent some; realtime the bytes among bytes_out the router sent straight out (they
+        cost realtime_fuel each instead of a write and out_byte_fuel)."""
         fuel = (
             self.pass_fuel
             + self.read_fuel * reads
             + self.write_fuel * writes
+            + self.realtime_fuel * realtime
             + self.in_byte_fuel * (bytes_in - sysex_in)
             + self.sysex_in_byte_fuel * sysex_in
-            + self.out_byte_fuel * (bytes_out - sysex_out)
+            + self.out_byte_fuel * (bytes_out - sysex_out - realtime)
             + self.sysex_out_byte_fuel * sysex_out
             + self.busy_output_fuel * busy_outputs
             + self.housekeeping_fuel * housekeeping
@@ -115,6 +122,7 @@ class CostModel:
             "sysex_out_byte_fuel": self.sysex_out_byte_fuel,
             "read_fuel": self.read_fuel,
             "write_fuel": self.write_fuel,
+            "realtime_fuel": self.realtime_fuel,
             "source": self.source,
         }
 

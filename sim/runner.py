@@ -117,6 +117,7 @@ class Simulation:
             if limit is not None and now >= limit:
                 break
             sent_before = [out.sent for out in outputs]
+            rt_before = [out.rt_sent for out in outputs]
             seen_before = [p.bytes_seen for p in parsers]
             sx_out_before = sum(out.sysex_sent for out in outputs)
             sx_in_before = sum(p.sysex_total for p in parsers)
@@ -125,17 +126,22 @@ class Simulation:
             got = step()
             sent = 0
             writes = 0
-            for out, before in zip(outputs, sent_before):
+            realtime = 0
+            for out, before, rt in zip(outputs, sent_before, rt_before):
                 if out.sent != before:
-                    sent += (out.sent - before) & 0x3FFFFFFF  # the counters wrap
-                    writes += 1
+                    moved = (out.sent - before) & 0x3FFFFFFF  # the counters wrap
+                    direct = (out.rt_sent - rt) & 0x3FFFFFFF
+                    sent += moved
+                    realtime += direct
+                    if moved != direct:
+                        writes += 1
             reads = sum(1 for p, before in zip(parsers, seen_before) if p.bytes_seen != before)
             self.passes += 1
             dt = cost.pass_us(
                 got, sent, busy, app.housekeeping_runs - hk_before,
                 sum(p.sysex_total for p in parsers) - sx_in_before,
                 sum(out.sysex_sent for out in outputs) - sx_out_before,
-                reads, writes,
+                reads, writes, realtime,
             )
             fired = False
             if dt:

@@ -112,8 +112,10 @@ def test_an_absent_host_never_stalls_din(usb_presets, full_wire):
     assert absent.outputs()["USB"] == []
     fast_1, absent_1 = fast.outputs()["1"], absent.outputs()["1"]
     assert [b for _, b in absent_1] == [b for _, b in fast_1]
-    shift = max(abs(s - f) for (s, _), (f, _) in zip(absent_1, fast_1, strict=True))
-    assert shift < 320, shift
+    # An absent host must not make DIN later (a stall); DIN may come earlier than with a
+    # host present, whose USB writes cost the loop time (measured: up to 340 us earlier).
+    late = max(s - f for (s, _), (f, _) in zip(absent_1, fast_1, strict=True))
+    assert late < 320, late
     jitter = analysis.clock_jitter(absent.inputs()["A"], absent_1)
     assert len(jitter) > 100 and max(jitter) < 1_000
     # and at full load

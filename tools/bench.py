@@ -190,28 +190,33 @@ _COUNTING = r"""
 def counted_run(app, feeds):
     # The same passes as run_until_drained, counting what the cost model charges for:
     # passes, outputs busy at the start of a pass, inputs that gave bytes (reads),
-    # outputs that sent (writes) and the bytes sent. Its fuel is not used: counting
-    # costs fuel too, so the fuel comes from run_until_drained.
+    # outputs that sent other than realtime bytes put straight out (writes), the bytes
+    # sent and of those the realtime bytes put straight out. Its fuel is not used:
+    # counting costs fuel too, so the fuel comes from run_until_drained.
     outs = app.router.outputs
     for f in feeds:
         f.rewind()
-    passes = busy = reads = writes = sent = 0
+    passes = busy = reads = writes = sent = rt = 0
     before = [0] * len(outs)
+    rt_before = [0] * len(outs)
     pos = [0] * len(feeds)
     while True:
         for k in range(len(outs)):
             if outs[k].busy:
                 busy += 1
             before[k] = outs[k].sent
+            rt_before[k] = outs[k].rt_sent
         for j in range(len(feeds)):
             pos[j] = feeds[j].pos
         got = app.step()
         passes += 1
         for k in range(len(outs)):
             d = (outs[k].sent - before[k]) & 0x3FFFFFFF
-            if d:
+            r = (outs[k].rt_sent - rt_before[k]) & 0x3FFFFFFF
+            if d != r:
                 writes += 1
-                sent += d
+            sent += d
+            rt += r
         for j in range(len(feeds)):
             if feeds[j].pos != pos[j]:
                 reads += 1
@@ -226,7 +231,7 @@ def counted_run(app, feeds):
                     if f.pos < len(f.data):
                         done = False
                 if done:
-                    return passes, busy, reads, writes, sent
+                    return passes, busy, reads, writes, sent, rt
 """
 
 
@@ -262,9 +267,10 @@ def fit_cost_model(lib: Path) -> dict:
     - pass_fuel: App.step() with no input and nothing queued;
     - busy_output_fuel: PioOutput.service() while the previous DMA batch is still being
       moved (the usual case for a busy output: most passes can only wait);
-    - read_fuel, in_byte_fuel, write_fuel, out_byte_fuel: least squares (on relative
-      error) over a mixed stream read 1, 2, 4 and 16 bytes at a time and routed to 1 and
-      to 4 outputs, after taking off the passes and busy outputs counted in each run;
+    - read_fuel, in_byte_fuel, write_fuel, out_byte_fuel, realtime_fuel: least squares
+      (on relative error) over a mixed stream read 1, 2, 4 and 16 bytes at a time and a
+      clock-only stream read 1 and 16 at a time, each routed to 1 and to 4 outputs, after
+      taking off the passes and busy outputs counted in each run;
     - SysEx moves in runs at its own rates: sysex_in/out_byte_fuel from a SysEx stream to
       1 and 4 outputs, with the per-read and per-write costs above taken off.
     `fit` reports, for every run, the fuel measured and the fuel the model gives.
@@ -288,24 +294,33 @@ def fit_cost_model(lib: Path) -> dict:
         _counted(lib, mixed_stream(160), outputs, chunk, pass_fuel, busy_fuel)
         for chunk in _FIT_READ_SIZES
         for outputs in (1, 4)
+    ] + [
+        _counted(lib, bytes([0xF8]) * 120, outputs, chunk, pass_fuel, busy_fuel)
+        for chunk in (1, 16)
+        for outputs in (1, 4)
     ]
-    # rest = read * reads + in * bytes in + write * writes + out * bytes out
-    rows = [(r["reads"], r["bytes_in"], r["writes"], r["sent"]) for r in runs]
+    # rest = read * reads + in * bytes in + write * writes + out * bytes out (but the
+    # realtime bytes put straight out) + realtime * those
+    rows = [(r["reads"], r["bytes_in"], r["writes"], r["sent"] - r["rt"], r["rt"])
+            for r in runs]
     weights = [1.0 / r["rest"] for r in runs]
-    read_fuel, in_fuel, write_fuel, out_fuel = _least_squares(
+    read_fuel, in_fuel, write_fuel, out_fuel, rt_fuel = _least_squares(
         [tuple(v * w for v in row) for row, w in zip(rows, weights)], [1.0] * len(runs)
     )
     # SysEx moves in runs: its own rates (a 200-byte SysEx, read 16 bytes at a time)
     sysex = bytes([0xF0]) + bytes(k & 0x7F for k in range(200)) + bytes([0xF7])
     sx = [_counted(lib, sysex * 3, outputs, 16, pass_fuel, busy_fuel) for outputs in (1, 4)]
-    rests = [r["rest"] - read_fuel * r["reads"] - write_fuel * r["writes"] for r in sx]
+    rests = [r["rest"] - read_fuel * r["reads"] - write_fuel * r["writes"]
+             - rt_fuel * r["rt"] for r in sx]
     sysex_out = (rests[1] - rests[0]) / (sx[1]["sent"] - sx[0]["sent"])
     sysex_in = (rests[0] - sx[0]["sent"] * sysex_out) / sx[0]["bytes_in"]
     fit = []
     for r in runs:
         model = (r["passes"] * pass_fuel + r["busy"] * busy_fuel + r["reads"] * read_fuel
-                 + r["bytes_in"] * in_fuel + r["writes"] * write_fuel + r["sent"] * out_fuel)
-        fit.append({"read_size": r["read_size"], "outputs": r["outputs"],
+                 + r["bytes_in"] * in_fuel + r["writes"] * write_fuel
+                 + (r["sent"] - r["rt"]) * out_fuel + r["rt"] * rt_fuel)
+        fit.append({"stream": r["stream"], "read_size": r["read_size"],
+                    "outputs": r["outputs"],
                     "fuel": r["fuel"], "model_fuel": round(model),
                     "error": round(model / r["fuel"] - 1, 3)})
     return {
@@ -313,6 +328,7 @@ def fit_cost_model(lib: Path) -> dict:
         "read_fuel": round(read_fuel, 1),
         "in_byte_fuel": round(in_fuel, 1),
         "write_fuel": round(write_fuel, 1),
+        "realtime_fuel": round(rt_fuel, 1),
         "out_byte_fuel": round(out_fuel, 1),
         "busy_output_fuel": round(busy_fuel, 1),
         "housekeeping_fuel": round(housekeeping_fuel, 1),
@@ -333,9 +349,11 @@ def _counted(lib: Path, data: bytes, outputs: int, chunk: int, pass_fuel: float,
         mp.run(_COUNTING)
         fuel = mp.fuel("run_until_drained(app, feeds)")
         out, _ = mp.run("print(*counted_run(app, feeds))")
-    passes, busy, reads, writes, sent = (int(x) for x in out.split())
-    return {"read_size": chunk, "outputs": outputs, "fuel": fuel, "passes": passes,
-            "busy": busy, "reads": reads, "writes": writes, "sent": sent,
+    passes, busy, reads, writes, sent, rt = (int(x) for x in out.split())
+    stream = "clock" if set(data) == {0xF8} else "sysex" if data[:1] == b"\xf0" else "mixed"
+    return {"stream": stream, "read_size": chunk, "outputs": outputs, "fuel": fuel,
+            "passes": passes, "busy": busy, "reads": reads, "writes": writes,
+            "sent": sent, "rt": rt,
             "bytes_in": len(data), "rest": fuel - passes * pass_fuel - busy * busy_fuel}
 
 
@@ -451,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         model["sysex_out_byte_fuel"],
         model["read_fuel"],
         model["write_fuel"],
+        model["realtime_fuel"],
     )
     if not args.no_update_model:
         cost.save()

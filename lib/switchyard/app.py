@@ -75,9 +75,7 @@ class App:
         routed = []
         for name in OUTPUT_NAMES:
             routed.append(by_name.get(name) or Output(name, _NoPort(), name == "USB"))
-        self.router = Router(routed, config)
-        for k in range(len(routed)):
-            routed[k].bit = 1 << k
+        self.router = Router(routed, config)  # sets each output's bit
         # Every subset of outputs as a tuple: the loop services only the busy ones.
         self.output_sets = [
             tuple(routed[k] for k in range(len(routed)) if m & (1 << k))

@@ -60,7 +60,7 @@ class Output:
         self.rt = bytearray(_RT_MASK + 1)
         self.rt_head = 0
         self.rt_tail = 0
-        self.msg = bytearray(4)  # data bytes of the message being sent (+2: pack_into)
+        self.msg = bytearray(2)  # data bytes of the message being sent
         self.pos = 0
         self.left = 0  # data bytes of that message still to send
         self.sysex = None  # the lane being sent, between the F0 marker and F7
@@ -70,6 +70,7 @@ class Output:
         self.rt_drops = 0
         self.sysex_drops = 0
         self.sent = 0  # bytes handed to the port (wraps at 2**30)
+        self.rt_sent = 0  # of which realtime bytes sent at once by put_realtime (wraps)
         self.sysex_sent = 0  # of which SysEx lane bytes (wraps; the simulator's cost model)
         # USB: bytes taken from the queue but not yet by the host, always at the front.
         self.pending = bytearray(_USB_CHUNK)
@@ -103,14 +104,16 @@ class Output:
         return True
 
     def put_realtime(self, byte):
+        """Queue a realtime byte; True: service() must run (it always must here)."""
         tail = self.rt_tail
         nxt = (tail + 1) & _RT_MASK
         if nxt == self.rt_head:
             self.rt_drops += 1  # only when the port is dead: 16 realtime bytes waiting
-            return
+            return True
         self.rt[tail] = byte
         self.rt_tail = nxt
         self.busy = True
+        return True
 
     def sysex_start(self, source):
         # The lane is not reset: an earlier SysEx from this source may still be in it.
@@ -314,53 +317,26 @@ class PioOutput(Output):
         ring = self.ring
         head = ring[HEAD]
         tail = ring[TAIL]
-        queued = (tail - head) & RING_MASK
         buf = self.buf
         n = 0
         batch = False
         if self.sysex is not None:
             n = self._stream()
         elif self.left:
-            # The rest of a message begun in light traffic: a byte a pass while at most
-            # one more message waits, else the rest at once with a batch behind it.
+            # The rest of a message _fill() began behind a SysEx: all of it, then a batch.
             pos = self.pos
             left = self.left
             msg = self.msg
             buf[0] = msg[pos]
-            if queued <= 1:
-                self.pos = pos + 1
-                self.left = left - 1
-                n = 1
-            else:
-                if left == 2:
-                    buf[1] = msg[pos + 1]
-                n = left
-                self.left = 0
-                batch = True
-        elif queued == 0:
+            if left == 2:
+                buf[1] = msg[pos + 1]
+            n = left
+            self.left = 0
+            batch = True
+        elif head == tail:
             if self.rt_head == self.rt_tail:
                 self.busy = False  # drained; the router sets it again
             return
-        elif queued == 1:
-            # Light traffic: one byte ahead of the wire at a time, so a clock that comes a
-            # pass later still finds the FIFO empty at the next byte boundary.
-            word = ring[head]
-            status = word & 0xFF
-            if status == _SYSEX:
-                n = self._fill(buf, 0, 1)  # the marker: _next() opens its lane
-            else:
-                ring[HEAD] = (head + 1) & RING_MASK
-                pack_into("<I", self.msg, 0, word >> 8)  # its data bytes, for later passes
-                if status == self.running:  # running is never a system status
-                    buf[0] = (word >> 8) & 0x7F
-                    self.pos = 1
-                    self.left = (word >> 24) - 1
-                else:
-                    self.running = status if status < 0xF0 else 0
-                    buf[0] = status
-                    self.pos = 0
-                    self.left = word >> 24
-                n = 1
         else:
             batch = True
         if batch:
@@ -389,6 +365,28 @@ class PioOutput(Output):
             sm.background_write(once=self.views[n])
             self.dma_used = True
             self.sent = (self.sent + n) & 0x3FFFFFFF
+    def put_realtime(self, byte):
+        """Straight to the state machine when no realtime byte waits here and Y is free
+        (the usual case: a clock comes every 20 ms), so the byte leaves at the next byte
+        boundary without a trip through the loop. Returns True only when it was queued
+        instead, for service() to send."""
+        if self.rt_head == self.rt_tail:
+            sm = self.sm
+            free = True
+            if self.rt_waiting:
+                done = sm.in_waiting
+                if done:
+                    sm.readinto(self.acks, end=done)
+                else:
+                    free = False
+            if free:
+                sm.run(self.rt_exec[byte & 7])
+                self.rt_waiting = True
+                self.sent = (self.sent + 1) & 0x3FFFFFFF
+                self.rt_sent = (self.rt_sent + 1) & 0x3FFFFFFF
+                return False
+        return Output.put_realtime(self, byte)
+
     def _realtime(self, sm):
         """One realtime byte at a time through Y: the next once the program gave Y back.
 

@@ -70,6 +70,8 @@ class Router:
 
     def __init__(self, outputs, config):
         self.outputs = outputs  # list of merge.Output, index = OUTPUT_NAMES position
+        for k in range(len(outputs)):
+            outputs[k].bit = 1 << k  # its bit in every mask below
         # Output sets as tuples (and each source's lanes), so routing never builds a list.
         # Only the masks the presets can produce (and their unions, for note-offs) are
         # built: all 128 for 3 sources would take 15 KB of heap.
@@ -426,9 +428,9 @@ class Router:
                     self.pending_preset = -1
         mask = self.plain[source][byte - 0x80]
         if mask:
-            self.touched |= mask
             for out in self.dests[mask]:
-                out.put_realtime(byte)
+                if out.put_realtime(byte):
+                    self.touched |= out.bit  # queued: the loop must service it
 
     def sysex_start(self, source):
         mask = self.plain[source][0x70]
