@@ -295,6 +295,7 @@ class SelfTest:
             self.results.append((name, heard))
             log("self-test: out %s -> %s" % (name, ", ".join(heard) if heard else "no input"))
         leds = app.panel.preset_leds
+        app.panel.led_state = -1  # the panel shows the preset again once this is done
         for k in range(len(leds)):
             leds[k].value = False
         self.index += 1

@@ -43,6 +43,7 @@ class Panel:
         self.last_traffic_ms = 0
         self.act_on = False
         self.shown_preset = -1
+        self.led_state = -1  # what the preset LEDs show (-1: unknown, write them)
 
     def poll(self, now, router):
         """Handle queued key events; returns True if a preset was chosen or panic sent."""
@@ -102,6 +103,12 @@ class Panel:
             return
         index = router.preset_index
         blink_on = (now // 500) % 2 == 0
+        # The LEDs are written only when what they show changes (a preset, or the blink
+        # of presets 5..8): four writes every 8 ms were most of this call.
+        state = index * 2 + (1 if blink_on and index >= 4 else 0)
+        if state == self.led_state:
+            return
+        self.led_state = state
         for k in range(len(leds)):
             if index == k:
                 leds[k].value = True
