@@ -56,6 +56,24 @@ class StreamParser:
     def feed(self, buf, n):
         """Parse the first n bytes of buf."""
         self.bytes_seen = (self.bytes_seen + n) & 0x3FFFFFFF
+        if n == 1:
+            # Light traffic brings bytes one at a time; the two commonest, a realtime byte
+            # and the data byte that completes a message, are taken without loading and
+            # storing the whole parser state.
+            b = buf[0]
+            if b >= _REALTIME_FIRST:
+                if STATUS_TYPE[b - 0x80] == T_NONE:
+                    self.undefined += 1
+                else:
+                    self.sink.realtime(self.source, b)
+                return
+            if b < 0x80 and self.have == 1 and not self.in_sysex:
+                self.have = 0
+                status = self.status
+                self.sink.message(self.source, status, self.data1, b)
+                if status >= _SYSTEM_FIRST:
+                    self.status = 0  # system common has no running status
+                return
         sink = self.sink
         source = self.source
         lengths = STATUS_DATA_LENGTH  # a local: module globals cost a lookup each use
