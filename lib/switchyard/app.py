@@ -235,6 +235,11 @@ class App:
         for w in wakes:
             if ((w - best) & _TICKS_MASK) >= 0x10000000:
                 best = w  # w is earlier (ticks wrap at 2**29)
+        # Timed work happens in housekeeping, which runs no sooner than its interval: a
+        # wake already due (the ACT LED's end, between two runs) is the next run.
+        first = now + _HOUSEKEEPING_MS
+        if ((best - first) & _TICKS_MASK) >= 0x10000000:
+            best = first
         return best & _TICKS_MASK
 
     # ---- status for the console, the simulator and the benchmark ----------------------

@@ -320,8 +320,9 @@ class PioOutput(Output):
         buf = self.buf
         n = 0
         batch = False
-        if self.sysex is not None:
-            n = self._stream()
+        lane = self.sysex
+        if lane is not None:
+            n = self._stream(lane)
         elif self.left:
             # The rest of a message _fill() began behind a SysEx: all of it, then a batch.
             pos = self.pos
@@ -404,10 +405,9 @@ class PioOutput(Output):
         self.rt_waiting = True
         self.sent = (self.sent + 1) & 0x3FFFFFFF
 
-    def _stream(self):
+    def _stream(self, lane):
         """A SysEx from its lane, up to its F7, as much as has come of it."""
         buf = self.buf
-        lane = self.sysex
         n = 0
         head = lane[_LANE_HEAD]
         tail = lane[_LANE_TAIL]

@@ -1,0 +1,76 @@
+"""The simulator's cost model (sim/cost.py) and how the runner counts what it charges:
+reads, bytes in, writes, bytes out, realtime bytes put straight out, busy outputs."""
+
+from __future__ import annotations
+
+from sim_helpers import Simulation
+
+from sim.cost import CostModel
+
+
+def model(**fuel) -> CostModel:
+    """1 fuel = 1 ns, every term 0 but those given."""
+    terms = {
+        "pass_fuel": 0.0, "in_byte_fuel": 0.0, "out_byte_fuel": 0.0, "busy_output_fuel": 0.0,
+        "housekeeping_fuel": 0.0, "sysex_in_byte_fuel": 0.0, "sysex_out_byte_fuel": 0.0,
+        "read_fuel": 0.0, "write_fuel": 0.0, "realtime_fuel": 0.0,
+    }
+    terms.update(fuel)
+    return CostModel(
+        1.0, terms["pass_fuel"], terms["in_byte_fuel"], terms["out_byte_fuel"],
+        terms["busy_output_fuel"], "test", terms["housekeeping_fuel"],
+        terms["sysex_in_byte_fuel"], terms["sysex_out_byte_fuel"], terms["read_fuel"],
+        terms["write_fuel"], terms["realtime_fuel"],
+    )
+
+
+def test_pass_cost_adds_every_term_once():
+    m = CostModel(2.0, 1000, 100, 10, 7, "t", 11_000, 50, 5, 2000, 3000, 500)
+    # 6 bytes in (2 of SysEx), 9 out (3 of SysEx, 2 realtime put straight out), 3 busy
+    # outputs, one housekeeping run, 2 reads, 2 writes
+    fuel = (1000 + 4 * 100 + 2 * 50 + 4 * 10 + 3 * 5 + 3 * 7 + 11_000 + 2 * 2000 + 2 * 3000
+            + 2 * 500)
+    assert m.pass_us(6, 9, 3, 1, 2, 3, reads=2, writes=2, realtime=2) == round(fuel * 2 / 1000)
+
+
+def test_a_model_file_without_the_newer_terms_still_loads(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text('{"ns_per_fuel": 7.0, "pass_fuel": 1, "in_byte_fuel": 2, '
+                    '"out_byte_fuel": 3, "busy_output_fuel": 4}')
+    m = CostModel.load(path)
+    assert (m.read_fuel, m.write_fuel, m.realtime_fuel) == (0.0, 0.0, 0.0)
+    assert m.pass_us(1, 1, 1) == round((1 + 2 + 3 + 4) * 7 / 1000)
+
+
+def cpu_us(cost: CostModel, events) -> int:
+    sim = Simulation(preset=1, cost=cost)  # Studio: clock to 1, 3, 4, 5; A ch 1 to 4
+    sim.play("A", events)
+    sim.run()
+    return sim.busy_us
+
+
+def test_one_clock_to_four_outputs_is_one_read_and_four_realtime_bytes():
+    clock = [(10_000, b"\xf8")]
+    assert cpu_us(model(read_fuel=1000), clock) == 1
+    assert cpu_us(model(in_byte_fuel=1000), clock) == 1
+    assert cpu_us(model(realtime_fuel=1000), clock) == 4  # straight out, to 1 3 4 5
+    assert cpu_us(model(write_fuel=1000), clock) == 0  # no DMA write for it
+    assert cpu_us(model(out_byte_fuel=1000), clock) == 0  # charged as realtime instead
+
+
+def test_a_note_read_byte_by_byte_is_three_reads_and_one_write_of_three_bytes():
+    note = [(10_000, bytes([0x90, 60, 100]))]  # ch 1: to output 4 only
+    assert cpu_us(model(read_fuel=1000), note) == 3  # one byte a pass, as they come
+    assert cpu_us(model(in_byte_fuel=1000), note) == 3
+    assert cpu_us(model(write_fuel=1000), note) == 1
+    assert cpu_us(model(out_byte_fuel=1000), note) == 3
+    assert cpu_us(model(realtime_fuel=1000), note) == 0
+
+
+def test_a_wake_already_due_is_the_next_housekeeping_run():
+    # The ACT LED's end fell between two housekeeping runs: the simulator must be sent to
+    # the next run, not to a time already past (it would never advance: a hang).
+    app = Simulation(preset=1, cost=CostModel.free()).app
+    app.panel.act_on = True
+    app.panel.last_traffic_ms = (app.last_ms - 100) & 0x1FFFFFFF
+    assert app.next_wake_ms() == (app.last_ms + 4) & 0x1FFFFFFF
