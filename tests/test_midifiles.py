@@ -147,7 +147,7 @@ def test_midi_file_through_everything(tmp_path, name):
 # Each full input fanned out to two outputs is the heaviest load the Pico carries: with the
 # cost model of sim/cost_model.json it runs with 0 drops, and still does with every cost
 # 1.5 times as high (reads grow as the loop falls behind, and a bigger read costs less a
-# byte); at twice the cost ~40 % of the messages are dropped, whole.
+# byte); at twice the cost ~45 % of the messages are dropped, whole.
 @pytest.mark.parametrize("fanout", [
     pytest.param(False, id="each_input_to_one_output"),
     pytest.param(True, id="each_input_to_two_outputs"),
