@@ -366,6 +366,7 @@ class PioOutput(Output):
             sm.background_write(once=self.views[n])
             self.dma_used = True
             self.sent = (self.sent + n) & 0x3FFFFFFF
+
     def put_realtime(self, byte):
         """Straight to the state machine when no realtime byte waits here and Y is free
         (the usual case: a clock comes every 20 ms), so the byte leaves at the next byte
