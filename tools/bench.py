@@ -294,11 +294,11 @@ def fit_cost_model(lib: Path) -> dict:
         f2 = mp.fuel(loop % 600)
         housekeeping_fuel = (f2 - f1) / 500
     runs = [
-        _counted(lib, mixed_stream(160), outputs, chunk, pass_fuel, busy_fuel)
+        _counted(lib, "mixed", mixed_stream(160), outputs, chunk, pass_fuel, busy_fuel)
         for chunk in _FIT_READ_SIZES
         for outputs in (1, 4)
     ] + [
-        _counted(lib, bytes([0xF8]) * 120, outputs, chunk, pass_fuel, busy_fuel)
+        _counted(lib, "clock", bytes([0xF8]) * 120, outputs, chunk, pass_fuel, busy_fuel)
         for chunk in (1, 16)
         for outputs in (1, 4)
     ]
@@ -307,22 +307,23 @@ def fit_cost_model(lib: Path) -> dict:
     rows = [(r["reads"], r["bytes_in"], r["writes"], r["sent"] - r["rt"], r["rt"])
             for r in runs]
     weights = [1.0 / r["rest"] for r in runs]
-    read_fuel, in_fuel, write_fuel, out_fuel, rt_fuel = _least_squares(
+    coefficients = _least_squares(
         [tuple(v * w for v in row) for row, w in zip(rows, weights)], [1.0] * len(runs)
     )
+    read_fuel, in_fuel, write_fuel, out_fuel, rt_fuel = coefficients
     # SysEx moves in runs: its own rates (a 200-byte SysEx, read 16 bytes at a time)
     sysex = bytes([0xF0]) + bytes(k & 0x7F for k in range(200)) + bytes([0xF7])
-    sx = [_counted(lib, sysex * 3, outputs, 16, pass_fuel, busy_fuel) for outputs in (1, 4)]
+    sx = [_counted(lib, "sysex", sysex * 3, outputs, 16, pass_fuel, busy_fuel)
+          for outputs in (1, 4)]
     rests = [r["rest"] - read_fuel * r["reads"] - write_fuel * r["writes"]
              - rt_fuel * r["rt"] for r in sx]
     sysex_out = (rests[1] - rests[0]) / (sx[1]["sent"] - sx[0]["sent"])
     sysex_in = (rests[0] - sx[0]["sent"] * sysex_out) / sx[0]["bytes_in"]
     surplus = _standin_surplus(lib)
     fit = []
-    for r in runs:
-        model = (r["passes"] * pass_fuel + r["busy"] * busy_fuel + r["reads"] * read_fuel
-                 + r["bytes_in"] * in_fuel + r["writes"] * write_fuel
-                 + (r["sent"] - r["rt"]) * out_fuel + r["rt"] * rt_fuel)
+    for r, row in zip(runs, rows):
+        model = r["passes"] * pass_fuel + r["busy"] * busy_fuel + sum(
+            c * v for c, v in zip(coefficients, row))
         fit.append({"stream": r["stream"], "read_size": r["read_size"],
                     "outputs": r["outputs"],
                     "fuel": r["fuel"], "model_fuel": round(model),
@@ -385,8 +386,8 @@ def _standin_surplus(lib: Path) -> dict:
     }
 
 
-def _counted(lib: Path, data: bytes, outputs: int, chunk: int, pass_fuel: float,
-             busy_fuel: float) -> dict:
+def _counted(lib: Path, stream: str, data: bytes, outputs: int, chunk: int,
+             pass_fuel: float, busy_fuel: float) -> dict:
     """One run of `data` read `chunk` bytes at a time, routed to `outputs` outputs: its
     fuel (from run_until_drained) and its counts (from counted_run, the same passes)."""
     config = json.dumps({"version": 1, "presets": [{"name": "x", "routes": [
@@ -397,7 +398,6 @@ def _counted(lib: Path, data: bytes, outputs: int, chunk: int, pass_fuel: float,
         fuel = mp.fuel("run_until_drained(app, feeds)")
         out, _ = mp.run("print(*counted_run(app, feeds))")
     passes, busy, reads, writes, sent, rt = (int(x) for x in out.split())
-    stream = "clock" if set(data) == {0xF8} else "sysex" if data[:1] == b"\xf0" else "mixed"
     return {"stream": stream, "read_size": chunk, "outputs": outputs, "fuel": fuel,
             "passes": passes, "busy": busy, "reads": reads, "writes": writes,
             "sent": sent, "rt": rt,
