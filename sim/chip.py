@@ -248,6 +248,8 @@ class Chip:
         self._output: dict[int, bool] = {}
         self._irq_off = 0
         self._irq_deferred: list[Callable[[], None]] = []
+        # Set by the scenario runner during a pass: see work().
+        self.meter: Callable[[str, int], None] | None = None
 
     # --- pins -------------------------------------------------------------------------
     def pin(self, name: str) -> Pin:
@@ -414,6 +416,15 @@ class Chip:
     def cpu(self, cost_us: int) -> None:
         """The firmware spent cost_us of CPU time."""
         self.clock.advance(cost_us)
+
+    def work(self, kind: str, nbytes: int = 0) -> None:
+        """A double is about to act for the firmware: kind "write" hands nbytes to an
+        output (DMA, UART FIFO, USB), "realtime" runs one `set y` on a PIO transmitter.
+        During a pass the runner's meter first moves the clock on by the CPU time the pass
+        has spent up to here, so the bytes leave when the Pico would have got that far,
+        not at the start of the pass."""
+        if self.meter is not None:
+            self.meter(kind, nbytes)
 
     def wait_for_event(self, what: str) -> None:
         """A blocking double waits for the next hardware event; raises if none can come."""

@@ -26,6 +26,7 @@ class VirtualClock:
         self._live: set[int] = set()
         self._seq = 0
         self._firing = False
+        self.fired = 0  # events fired so far (the runner asks whether a pass saw one)
 
     def schedule(self, t_us: int, fn: Callable[[], None]) -> int:
         """Call fn() when the clock reaches t_us; returns a handle for cancel()."""
@@ -77,6 +78,7 @@ class VirtualClock:
                 when, handle, fn = heapq.heappop(queue)
                 self._live.discard(handle)
                 self.now_us = when
+                self.fired += 1
                 fn()
         finally:
             self._firing = False

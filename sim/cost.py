@@ -5,6 +5,9 @@ read + write_fuel * outputs that sent + out_byte_fuel * bytes sent + realtime_fu
 bytes sent straight from the router (PioOutput.put_realtime) + busy_output_fuel *
 outputs serviced + housekeeping_fuel (on the passes that update the buttons and LEDs), with
 SysEx data bytes at their own (lower) rates in and out, and   time = fuel * ns_per_fuel.
+The runner places that time inside the pass: an output write happens only after the work
+fuel of the pass's reads and of the writes before it and its own (sim.runner._PassMeter);
+pass_fuel and housekeeping come after the last write.
 The per-read and per-write terms carry what a call costs whatever its size (the parser's
 and the pacer's set-up, the DMA call): without them a byte read or sent alone, as in light
 traffic, would be charged as if it came in a 16-byte batch. The engine is measured on
@@ -99,9 +102,28 @@ class CostModel:
         bytes_in/bytes_out; reads/writes the inputs that gave bytes and the outputs that
         sent some; realtime the bytes among bytes_out the router sent straight out (they
         cost realtime_fuel each instead of a write and out_byte_fuel)."""
-        fuel = (
-            self.pass_fuel
-            + self.read_fuel * reads
+        fuel = self.pass_fuel + self.work_fuel(
+            bytes_in, bytes_out, busy_outputs, housekeeping, sysex_in, sysex_out, reads,
+            writes, realtime,
+        )
+        return self.us(fuel)
+
+    def work_fuel(
+        self,
+        bytes_in: int,
+        bytes_out: int,
+        busy_outputs: int,
+        housekeeping: int = 0,
+        sysex_in: int = 0,
+        sysex_out: int = 0,
+        reads: int = 0,
+        writes: int = 0,
+        realtime: int = 0,
+    ) -> float:
+        """The fuel of a pass's work, without the loop's fixed pass_fuel (the runner also
+        uses it part-way through a pass, to place an output write at its time)."""
+        return (
+            self.read_fuel * reads
             + self.write_fuel * writes
             + self.realtime_fuel * realtime
             + self.in_byte_fuel * (bytes_in - sysex_in)
@@ -111,6 +133,9 @@ class CostModel:
             + self.busy_output_fuel * busy_outputs
             + self.housekeeping_fuel * housekeeping
         )
+
+    def us(self, fuel: float) -> int:
+        """Fuel to whole microseconds of Pico time."""
         return int(fuel * self.ns_per_fuel / 1000.0 + 0.5)
 
     def as_dict(self) -> dict:

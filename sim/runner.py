@@ -2,7 +2,9 @@
 
 A Simulation builds a Chip, loads lib/switchyard against the hardware doubles, calls
 switchyard.app.build() exactly as code.py does, then repeats App.step(), charging each
-pass its CPU cost from the cost model. When a pass finds nothing to do, the clock jumps to
+pass its CPU cost from the cost model. Within a pass, each output write and realtime byte
+happens at the time the pass has got to by then (_PassMeter), not at its start. When a
+pass finds nothing to do, the clock jumps to
 the next event: a byte arriving, a button edge, an acknowledge from a PIO transmitter, or
 the next moment the firmware's housekeeping has work (App.next_wake_ms).
 """
@@ -13,6 +15,7 @@ import json
 from pathlib import Path
 
 from sim.chip import Chip
+from sim.clock import VirtualClock
 from sim.cost import CostModel
 from sim.install import load_firmware
 
@@ -116,18 +119,19 @@ class Simulation:
             now = clock.now_us
             if limit is not None and now >= limit:
                 break
-            sent_before = [out.sent for out in outputs]
-            rt_before = [out.rt_sent for out in outputs]
-            seen_before = [p.bytes_seen for p in parsers]
-            sx_out_before = sum(out.sysex_sent for out in outputs)
-            sx_in_before = sum(p.sysex_total for p in parsers)
+            meter = _PassMeter(cost, clock, outputs, parsers)
             busy = sum(1 for out in outputs if out.busy)
             hk_before = app.housekeeping_runs
-            got = step()
+            fired_before = clock.fired
+            self.chip.meter = meter.work
+            try:
+                got = step()
+            finally:
+                self.chip.meter = None
             sent = 0
             writes = 0
             realtime = 0
-            for out, before, rt in zip(outputs, sent_before, rt_before):
+            for out, before, rt in zip(outputs, meter.sent_before, meter.rt_before):
                 if out.sent != before:
                     moved = (out.sent - before) & 0x3FFFFFFF  # the counters wrap
                     direct = (out.rt_sent - rt) & 0x3FFFFFFF
@@ -135,20 +139,19 @@ class Simulation:
                     realtime += direct
                     if moved != direct:
                         writes += 1
-            reads = sum(1 for p, before in zip(parsers, seen_before) if p.bytes_seen != before)
+            reads, _, sx_in = meter.inputs()
             self.passes += 1
             dt = cost.pass_us(
                 got, sent, busy, app.housekeeping_runs - hk_before,
-                sum(p.sysex_total for p in parsers) - sx_in_before,
-                sum(out.sysex_sent for out in outputs) - sx_out_before,
-                reads, writes, realtime,
+                sx_in, meter.sysex_out(), reads, writes, realtime,
             )
-            fired = False
-            if dt:
-                due = clock.next_event_us()
-                self.chip.cpu(dt)
-                self.busy_us += dt
-                fired = due is not None and due <= clock.now_us
+            # The meter has already moved the clock to the last write of the pass; the
+            # rest of the pass (its fixed cost, housekeeping) runs from there.
+            end = meter.start_us + dt
+            if end > clock.now_us:
+                self.chip.cpu(end - clock.now_us)
+            self.busy_us += clock.now_us - meter.start_us
+            fired = clock.fired != fired_before
             self._after_pass()
             if got or sent or fired:
                 continue  # a looping Pico would start its next pass right away
@@ -257,6 +260,65 @@ class Simulation:
         for port, log in self.outputs().items():
             _write_jsonl(out / ("out-%s.jsonl" % port), log)
         (out / "summary.json").write_text(json.dumps(self.summary(), indent=2) + "\n")
+
+
+class _PassMeter:
+    """Places a pass's output writes at the time the Pico would make them.
+
+    The cost model charges a pass as a whole, but on the Pico a byte read at the start of
+    a pass goes out only after it has been parsed and routed and the outputs serviced
+    before it. Each time a double is about to act for the firmware (chip.work: a write to
+    an output, a realtime byte into a PIO transmitter), the meter moves the clock on to
+    the start of the pass plus the work fuel of what the pass has done so far: its reads
+    and the bytes they gave, the writes and realtime bytes before this one and this one
+    itself (each write with its busy-output share). The loop's fixed pass_fuel and
+    housekeeping are charged after the last write, at the end of the pass, with the rest.
+    A write's own cost comes before its bytes leave: the pacer builds the batch, then
+    calls the port.
+    """
+
+    def __init__(self, cost: CostModel, clock: VirtualClock, outputs: list, parsers: list) -> None:
+        self.cost = cost
+        self.clock = clock
+        self.start_us = clock.now_us
+        self.outputs = outputs
+        self.parsers = parsers
+        self.sent_before = [out.sent for out in outputs]
+        self.rt_before = [out.rt_sent for out in outputs]
+        self.sx_out_before = sum(out.sysex_sent for out in outputs)
+        self.seen_before = [p.bytes_seen for p in parsers]
+        self.sx_in_before = sum(p.sysex_total for p in parsers)
+        self.writes = 0
+        self.out_bytes = 0
+        self.realtime = 0
+
+    def inputs(self) -> tuple[int, int, int]:
+        """(inputs that gave bytes, bytes read, SysEx data bytes among them) so far."""
+        reads = got = 0
+        for p, before in zip(self.parsers, self.seen_before):
+            if p.bytes_seen != before:
+                reads += 1
+                got += (p.bytes_seen - before) & 0x3FFFFFFF
+        sx_in = (sum(p.sysex_total for p in self.parsers) - self.sx_in_before) & 0x3FFFFFFF
+        return reads, got, sx_in
+
+    def sysex_out(self) -> int:
+        return (sum(out.sysex_sent for out in self.outputs) - self.sx_out_before) & 0x3FFFFFFF
+
+    def work(self, kind: str, nbytes: int) -> None:
+        if kind == "realtime":
+            self.realtime += 1
+        else:
+            self.writes += 1
+            self.out_bytes += nbytes
+        reads, got, sx_in = self.inputs()
+        fuel = self.cost.work_fuel(
+            got, self.out_bytes + self.realtime, self.writes, 0, sx_in,
+            min(self.sysex_out(), self.out_bytes), reads, self.writes, self.realtime,
+        )
+        at = self.start_us + self.cost.us(fuel)
+        if at > self.clock.now_us:
+            self.clock.advance_to(at)
 
 
 def _write_jsonl(path: Path, log: list[tuple[int, int]]) -> None:

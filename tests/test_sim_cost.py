@@ -74,3 +74,39 @@ def test_a_wake_already_due_is_the_next_housekeeping_run():
     app.panel.act_on = True
     app.panel.last_traffic_ms = (app.last_ms - 100) & 0x1FFFFFFF
     assert app.next_wake_ms() == (app.last_ms + 4) & 0x1FFFFFFF
+
+
+def first_out_us(cost: CostModel, events, port: str) -> tuple[int, list[int]]:
+    """(when the last input byte had arrived, start of each byte on output `port`)."""
+    sim = Simulation(preset=1, cost=cost)
+    sim.play("A", events)
+    sim.run()
+    arrived = sim.inputs()["A"][-1][0] + 320  # start of the last byte + its 10 bits
+    return arrived, [t for t, _ in sim.outputs()[port]]
+
+
+# The state machine starts a byte at its next bit tick: up to one bit time (32 us) and a
+# few of its cycles after the CPU hands it over.
+PIO_START_US = 48
+
+
+def test_a_write_leaves_once_the_pass_has_done_the_work_before_it():
+    # The pass that reads the note's last byte reads (100 us), parses it (50 us) and
+    # services output 4 (200 us) before the DMA call: the bytes cannot leave earlier.
+    note = [(10_000, bytes([0x90, 60, 100]))]
+    cost = model(read_fuel=100_000, in_byte_fuel=50_000, write_fuel=200_000)
+    arrived, out = first_out_us(cost, note, "4")
+    assert len(out) == 3
+    assert 350 <= out[0] - arrived <= 350 + PIO_START_US
+    # without the cost, at once: the delay above is the cost's, not the wire's
+    arrived, out = first_out_us(model(), note, "4")
+    assert 0 <= out[0] - arrived <= PIO_START_US
+
+
+def test_realtime_bytes_of_one_pass_leave_one_after_another():
+    # A clock to outputs 1, 3, 4 and 5: each `set y` after the read and the ones before it.
+    clock = [(10_000, b"\xf8")]
+    for k, port in enumerate(("1", "3", "4", "5")):
+        arrived, out = first_out_us(model(read_fuel=100_000, realtime_fuel=150_000), clock, port)
+        expected = 100 + 150 * (k + 1)
+        assert expected <= out[0] - arrived <= expected + PIO_START_US, port

@@ -364,6 +364,7 @@ class UART:
             data = data[args[0] : args[0] + args[1]]
         if self._tx is None:
             raise ValueError("No tx pin")
+        chip.work("write", len(data))
         for byte in data:
             while len(self._tx_fifo) >= HW_FIFO:
                 chip.wait_for_event("busio.UART.write")

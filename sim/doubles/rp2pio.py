@@ -1150,6 +1150,7 @@ class StateMachine:
         core.issue(word & 0xFFFF, program=False, forced=True, when=None)
 
     def run(self, instructions: object) -> None:
+        self._chip.work("realtime")  # first: the clock moves to when the CPU gets here
         self._check()
         for word in _words_of(instructions):
             self._force(word)
@@ -1164,6 +1165,8 @@ class StateMachine:
         loop2: object = None,
         swap: bool = False,
     ) -> None:
+        # first: the clock moves to when the CPU gets here, then the machine runs up to it
+        self._chip.work("write", len(_Buffer(once)) if once is not None else 0)
         self._check()
         if not self._has_tx:
             raise RuntimeError("No out in program")

@@ -69,6 +69,7 @@ class PortOut:
         usb = self._chip.usb
         if not usb.connected or not usb.midi_enabled:
             return 0
+        self._chip.work("write", len(data))
         usb.drain()
         now = self._chip.clock.now_us
         done = 0
