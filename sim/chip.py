@@ -418,11 +418,12 @@ class Chip:
         self.clock.advance(cost_us)
 
     def work(self, kind: str, nbytes: int = 0) -> None:
-        """A double is about to act for the firmware: kind "write" hands nbytes to an
-        output (DMA, UART FIFO, USB), "realtime" runs one `set y` on a PIO transmitter.
-        During a pass the runner's meter first moves the clock on by the CPU time the pass
-        has spent up to here, so the bytes leave when the Pico would have got that far,
-        not at the start of the pass."""
+        """A double acts for the firmware: kind "write" is about to hand nbytes to an
+        output (DMA, UART FIFO, USB), "realtime" to run one `set y` on a PIO transmitter,
+        "poll" to look at a UART's in_waiting; "read" has just given nbytes to it. During
+        a pass the runner's meter first moves the clock on by the CPU time the pass has
+        spent up to here, so bytes leave (and a look sees what has come) when the Pico
+        would have got that far, not at the start of the pass."""
         if self.meter is not None:
             self.meter(kind, nbytes)
 

@@ -3,11 +3,12 @@
 A pass costs   fuel = pass_fuel + read_fuel * inputs that gave bytes + in_byte_fuel * bytes
 read + write_fuel * outputs that sent + out_byte_fuel * bytes sent + realtime_fuel * realtime
 bytes sent straight from the router (PioOutput.put_realtime) + busy_output_fuel *
-outputs serviced + housekeeping_fuel (on the passes that update the buttons and LEDs), with
-SysEx data bytes at their own (lower) rates in and out, and   time = fuel * ns_per_fuel.
-The runner places that time inside the pass: an output write happens only after the work
-fuel of the pass's reads and of the writes before it and its own (sim.runner._PassMeter);
-pass_fuel and housekeeping come after the last write.
+outputs serviced + housekeeping_fuel (on the passes that update the buttons and LEDs) +
+poll_fuel * looks at a UART inside the pass (past the one at its top, which pass_fuel has),
+with SysEx data bytes at their own (lower) rates in and out, and  time = fuel * ns_per_fuel.
+The runner places that time inside the pass: a write, a realtime byte or a look at a UART
+happens only after the work fuel of what the pass did before it, and its own
+(sim.runner._PassMeter); pass_fuel and housekeeping come after the last of those.
 The per-read and per-write terms carry what a call costs whatever its size (the parser's
 and the pacer's set-up, the DMA call): without them a byte read or sent alone, as in light
 traffic, would be charged as if it came in a 16-byte batch. The engine is measured on
@@ -46,6 +47,7 @@ class CostModel:
         read_fuel: float = 0.0,
         write_fuel: float = 0.0,
         realtime_fuel: float = 0.0,
+        poll_fuel: float = 0.0,
     ):
         self.ns_per_fuel = ns_per_fuel
         self.pass_fuel = pass_fuel
@@ -61,6 +63,7 @@ class CostModel:
         self.read_fuel = read_fuel
         self.write_fuel = write_fuel
         self.realtime_fuel = realtime_fuel
+        self.poll_fuel = poll_fuel
         self.source = source
 
     @classmethod
@@ -79,6 +82,7 @@ class CostModel:
             data.get("read_fuel", 0.0),
             data.get("write_fuel", 0.0),
             data.get("realtime_fuel", 0.0),
+            data.get("poll_fuel", 0.0),
         )
 
     @classmethod
@@ -97,14 +101,16 @@ class CostModel:
         reads: int = 0,
         writes: int = 0,
         realtime: int = 0,
+        polls: int = 0,
     ) -> int:
         """CPU time of one pass; sysex_in/sysex_out are the SysEx data bytes among
         bytes_in/bytes_out; reads/writes the inputs that gave bytes and the outputs that
         sent some; realtime the bytes among bytes_out the router sent straight out (they
-        cost realtime_fuel each instead of a write and out_byte_fuel)."""
+        cost realtime_fuel each instead of a write and out_byte_fuel); polls the extra
+        looks at a UART's in_waiting inside the pass, past the one at its top."""
         fuel = self.pass_fuel + self.work_fuel(
             bytes_in, bytes_out, busy_outputs, housekeeping, sysex_in, sysex_out, reads,
-            writes, realtime,
+            writes, realtime, polls,
         )
         return self.us(fuel)
 
@@ -119,6 +125,7 @@ class CostModel:
         reads: int = 0,
         writes: int = 0,
         realtime: int = 0,
+        polls: int = 0,
     ) -> float:
         """The fuel of a pass's work, without the loop's fixed pass_fuel (the runner also
         uses it part-way through a pass, to place an output write at its time)."""
@@ -132,6 +139,7 @@ class CostModel:
             + self.sysex_out_byte_fuel * sysex_out
             + self.busy_output_fuel * busy_outputs
             + self.housekeeping_fuel * housekeeping
+            + self.poll_fuel * polls
         )
 
     def us(self, fuel: float) -> int:
@@ -151,6 +159,7 @@ class CostModel:
             "read_fuel": self.read_fuel,
             "write_fuel": self.write_fuel,
             "realtime_fuel": self.realtime_fuel,
+            "poll_fuel": self.poll_fuel,
             "source": self.source,
         }
 

@@ -119,7 +119,7 @@ class Simulation:
             now = clock.now_us
             if limit is not None and now >= limit:
                 break
-            meter = _PassMeter(cost, clock, outputs, parsers)
+            meter = _PassMeter(cost, clock, outputs, parsers, len(app.uarts))
             busy = sum(1 for out in outputs if out.busy)
             hk_before = app.housekeeping_runs
             fired_before = clock.fired
@@ -139,11 +139,11 @@ class Simulation:
                     realtime += direct
                     if moved != direct:
                         writes += 1
-            reads, _, sx_in = meter.inputs()
             self.passes += 1
             dt = cost.pass_us(
-                got, sent, busy, app.housekeeping_runs - hk_before,
-                sx_in, meter.sysex_out(), reads, writes, realtime,
+                meter.bytes_in, sent, busy, app.housekeeping_runs - hk_before,
+                meter.sysex_in(), meter.sysex_out(), meter.reads, writes, realtime,
+                meter.polls,
             )
             # The meter has already moved the clock to the last write of the pass; the
             # rest of the pass (its fixed cost, housekeeping) runs from there.
@@ -162,10 +162,14 @@ class Simulation:
                 wake_us = self._ms_to_us(wake)
                 if nxt is None or wake_us < nxt:
                     nxt = wake_us
+            if self._outputs_busy() and self._progress_possible():
+                # A slow host takes bytes as time passes, with no event to say so: the
+                # Pico keeps looping, so look again within a millisecond, not at the next
+                # event (a pass counts down the USB back-off).
+                soon = clock.now_us + 1000
+                if nxt is None or nxt > soon:
+                    nxt = soon
             if nxt is None:
-                if self._outputs_busy() and self._progress_possible():
-                    clock.advance(1000)
-                    continue
                 break
             if limit is None and drain and nxt > self.end_us and not self._outputs_busy():
                 break  # inputs played (this pass read nothing) and outputs drained
@@ -263,58 +267,64 @@ class Simulation:
 
 
 class _PassMeter:
-    """Places a pass's output writes at the time the Pico would make them.
+    """Counts what a pass does as it does it, and places it in time.
 
     The cost model charges a pass as a whole, but on the Pico a byte read at the start of
     a pass goes out only after it has been parsed and routed and the outputs serviced
-    before it. Each time a double is about to act for the firmware (chip.work: a write to
-    an output, a realtime byte into a PIO transmitter), the meter moves the clock on to
-    the start of the pass plus the work fuel of what the pass has done so far: its reads
-    and the bytes they gave, the writes and realtime bytes before this one and this one
-    itself (each write with its busy-output share). The loop's fixed pass_fuel and
-    housekeeping are charged after the last write, at the end of the pass, with the rest.
-    A write's own cost comes before its bytes leave: the pacer builds the batch, then
-    calls the port.
+    before it. The doubles report to the meter (chip.work) each read that gave bytes and,
+    just before they act, each write to an output, each realtime byte into a PIO
+    transmitter and each look at a UART. Before acting, the meter moves the clock on to the
+    start of the pass plus the work fuel of everything the pass has done so far and of
+    this act itself (a write with its busy-output share): a write's bytes leave after the
+    pacer built them, and a look at a UART sees what came while the pass worked. The
+    first look at each UART in a pass is the one at its top, in pass_fuel; the loop's
+    fixed pass_fuel and housekeeping are charged at the end of the pass, with the rest.
     """
 
-    def __init__(self, cost: CostModel, clock: VirtualClock, outputs: list, parsers: list) -> None:
+    def __init__(self, cost: CostModel, clock: VirtualClock, outputs: list, parsers: list,
+                 uarts: int) -> None:
         self.cost = cost
         self.clock = clock
         self.start_us = clock.now_us
         self.outputs = outputs
         self.parsers = parsers
+        self.free_polls = uarts
         self.sent_before = [out.sent for out in outputs]
         self.rt_before = [out.rt_sent for out in outputs]
         self.sx_out_before = sum(out.sysex_sent for out in outputs)
-        self.seen_before = [p.bytes_seen for p in parsers]
         self.sx_in_before = sum(p.sysex_total for p in parsers)
+        self.reads = 0
+        self.bytes_in = 0
+        self.polls = 0
         self.writes = 0
         self.out_bytes = 0
         self.realtime = 0
 
-    def inputs(self) -> tuple[int, int, int]:
-        """(inputs that gave bytes, bytes read, SysEx data bytes among them) so far."""
-        reads = got = 0
-        for p, before in zip(self.parsers, self.seen_before):
-            if p.bytes_seen != before:
-                reads += 1
-                got += (p.bytes_seen - before) & 0x3FFFFFFF
-        sx_in = (sum(p.sysex_total for p in self.parsers) - self.sx_in_before) & 0x3FFFFFFF
-        return reads, got, sx_in
+    def sysex_in(self) -> int:
+        return (sum(p.sysex_total for p in self.parsers) - self.sx_in_before) & 0x3FFFFFFF
 
     def sysex_out(self) -> int:
         return (sum(out.sysex_sent for out in self.outputs) - self.sx_out_before) & 0x3FFFFFFF
 
     def work(self, kind: str, nbytes: int) -> None:
-        if kind == "realtime":
+        if kind == "read":
+            self.reads += 1
+            self.bytes_in += nbytes
+            return  # charged with whatever comes next
+        if kind == "poll":
+            if self.free_polls:
+                self.free_polls -= 1
+            else:
+                self.polls += 1
+        elif kind == "realtime":
             self.realtime += 1
         else:
             self.writes += 1
             self.out_bytes += nbytes
-        reads, got, sx_in = self.inputs()
         fuel = self.cost.work_fuel(
-            got, self.out_bytes + self.realtime, self.writes, 0, sx_in,
-            min(self.sysex_out(), self.out_bytes), reads, self.writes, self.realtime,
+            self.bytes_in, self.out_bytes + self.realtime, self.writes, 0, self.sysex_in(),
+            min(self.sysex_out(), self.out_bytes), self.reads, self.writes, self.realtime,
+            self.polls,
         )
         at = self.start_us + self.cost.us(fuel)
         if at > self.clock.now_us:

@@ -291,11 +291,14 @@ class RecordingSM:
 
     `tick(k)` lets k byte times pass on the wire: at each byte boundary the program sends
     the realtime byte waiting in Y (and pushes an RX word), else the next TX FIFO byte;
-    DMA refills the 4-word FIFO as it empties and reads its buffer only then. `writing`
-    reads True until the first DMA batch has been moved completely (as the real flag does).
-    What the real hardware would get wrong raises AssertionError: run() while the previous
-    realtime byte is still in Y or its RX word unread (a byte lost), a background_write
-    while the previous batch is still being moved, a readinto() that would block.
+    DMA refills the 4-word FIFO as it empties and reads its buffer only then, and starts
+    on the buffer queued behind it when it is done. `pending_write` counts as
+    StateMachine.c does: the first buffer of a fresh DMA channel counts until it has been
+    moved completely, a later one only while it waits behind another. What the real
+    hardware would get wrong raises AssertionError: run() while the previous realtime byte
+    is still in Y or its RX word unread (a byte lost), a background_write while a buffer
+    is pending (it would block), a readinto() that would block. A buffer changed after it
+    was handed over shows as a wire that differs from `batches`.
     """
 
     FIFO_DEPTH = 4
@@ -306,16 +309,22 @@ class RecordingSM:
         self.rt_runs = bytearray()  # the realtime byte of each run()
         self.calls: list[tuple[str, bytes]] = []  # ("dma", bytes) / ("rt", byte), in order
         self.fifo: deque[int] = deque()
-        self.dma = None
+        self.dma = None  # the buffer DMA is moving
+        self.dma_next = None  # the one queued behind it
         self.dma_pos = 0
         self.dma_started = False
         self.dma_completed = False
+        self.pending = 0
         self.y = 0
         self.rx = 0
 
     @property
     def writing(self) -> bool:
         return not self.dma_completed
+
+    @property
+    def pending_write(self) -> int:
+        return self.pending
 
     @property
     def in_waiting(self) -> int:
@@ -336,14 +345,22 @@ class RecordingSM:
         self.calls.append(("rt", bytes([byte])))
 
     def background_write(self, once=None) -> None:
-        assert not (self.dma_started and self.writing), "background_write while writing"
+        assert not self.pending, "background_write with a buffer pending: it would block"
         assert once is not None and len(once) > 0
-        self.dma_started = True
-        self.dma_completed = False
-        self.dma = once
-        self.dma_pos = 0
         self.batches.append(bytes(once))
         self.calls.append(("dma", bytes(once)))
+        if not self.dma_started:
+            self.dma_started = True
+            self.dma = once
+            self.dma_pos = 0
+            self.pending = 1  # the first buffer counts until it is done
+        elif self.dma is None:
+            self.dma = once
+            self.dma_pos = 0
+        else:
+            self.dma_next = once
+            self.pending = 1
+        self.dma_completed = False
         self._pump()
 
     def _pump(self) -> None:
@@ -351,8 +368,12 @@ class RecordingSM:
             self.fifo.append(self.dma[self.dma_pos])  # DMA reads the buffer only now
             self.dma_pos += 1
             if self.dma_pos == len(self.dma):
-                self.dma = None
-                self.dma_completed = True
+                self.dma = self.dma_next
+                self.dma_next = None
+                self.dma_pos = 0
+                self.pending = 0
+                if self.dma is None:
+                    self.dma_completed = True
 
     def tick(self, byte_times: int = 1) -> None:
         for _ in range(byte_times):

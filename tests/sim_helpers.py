@@ -49,6 +49,22 @@ def free_sim(**kwargs) -> Simulation:
     return Simulation(**kwargs)
 
 
+def cost_model(**fuel: float) -> CostModel:
+    """1 fuel = 1 ns, every term 0 but those given (timing tests with round numbers)."""
+    terms = {
+        "pass_fuel": 0.0, "in_byte_fuel": 0.0, "out_byte_fuel": 0.0, "busy_output_fuel": 0.0,
+        "housekeeping_fuel": 0.0, "sysex_in_byte_fuel": 0.0, "sysex_out_byte_fuel": 0.0,
+        "read_fuel": 0.0, "write_fuel": 0.0, "realtime_fuel": 0.0, "poll_fuel": 0.0,
+    }
+    terms.update(fuel)
+    return CostModel(
+        1.0, terms["pass_fuel"], terms["in_byte_fuel"], terms["out_byte_fuel"],
+        terms["busy_output_fuel"], "test", terms["housekeeping_fuel"],
+        terms["sysex_in_byte_fuel"], terms["sysex_out_byte_fuel"], terms["read_fuel"],
+        terms["write_fuel"], terms["realtime_fuel"], terms["poll_fuel"],
+    )
+
+
 def messages(log: ByteLog) -> list:
     """The mido messages a byte log carries (running status expanded)."""
     return analysis.messages(log)

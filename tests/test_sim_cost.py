@@ -4,24 +4,9 @@ reads, bytes in, writes, bytes out, realtime bytes put straight out, busy output
 from __future__ import annotations
 
 from sim_helpers import Simulation
+from sim_helpers import cost_model as model
 
 from sim.cost import CostModel
-
-
-def model(**fuel) -> CostModel:
-    """1 fuel = 1 ns, every term 0 but those given."""
-    terms = {
-        "pass_fuel": 0.0, "in_byte_fuel": 0.0, "out_byte_fuel": 0.0, "busy_output_fuel": 0.0,
-        "housekeeping_fuel": 0.0, "sysex_in_byte_fuel": 0.0, "sysex_out_byte_fuel": 0.0,
-        "read_fuel": 0.0, "write_fuel": 0.0, "realtime_fuel": 0.0,
-    }
-    terms.update(fuel)
-    return CostModel(
-        1.0, terms["pass_fuel"], terms["in_byte_fuel"], terms["out_byte_fuel"],
-        terms["busy_output_fuel"], "test", terms["housekeeping_fuel"],
-        terms["sysex_in_byte_fuel"], terms["sysex_out_byte_fuel"], terms["read_fuel"],
-        terms["write_fuel"], terms["realtime_fuel"],
-    )
 
 
 def test_pass_cost_adds_every_term_once():
@@ -65,6 +50,10 @@ def test_a_note_read_byte_by_byte_is_three_reads_and_one_write_of_three_bytes():
     assert cpu_us(model(write_fuel=1000), note) == 1
     assert cpu_us(model(out_byte_fuel=1000), note) == 3
     assert cpu_us(model(realtime_fuel=1000), note) == 0
+    # the pass that reads the last byte looks at both UARTs again before its write and
+    # after it; the looks at the top of each pass are in pass_fuel
+    assert cpu_us(model(poll_fuel=1000), note) == 4
+    assert cpu_us(model(poll_fuel=1000), [(10_000, b"\xf8")]) == 0
 
 
 def test_a_wake_already_due_is_the_next_housekeeping_run():

@@ -193,6 +193,14 @@ def counted_run(app, feeds):
     # outputs that sent other than realtime bytes put straight out (writes), the bytes
     # sent and of those the realtime bytes put straight out. Its fuel is not used:
     # counting costs fuel too, so the fuel comes from run_until_drained.
+    # The guest has no UARTs: App._read_uarts only costs its call. Count the calls (the
+    # simulator charges the Pico's looks at its two UARTs instead, as poll_fuel).
+    looks = [0]
+    inner = app._read_uarts
+    def counting(rx):
+        looks[0] += 1
+        return inner(rx)
+    app._read_uarts = counting
     outs = app.router.outputs
     for f in feeds:
         f.rewind()
@@ -231,7 +239,8 @@ def counted_run(app, feeds):
                     if f.pos < len(f.data):
                         done = False
                 if done:
-                    return passes, busy, reads, writes, sent, rt
+                    del app._read_uarts
+                    return passes, busy, reads, writes, sent, rt, looks[0]
 """
 
 
@@ -265,12 +274,16 @@ def fit_cost_model(lib: Path) -> dict:
 
     Measured directly where the engine allows it, fitted where it does not:
     - pass_fuel: App.step() with no input and nothing queued;
-    - busy_output_fuel: PioOutput.service() while the previous DMA batch is still being
-      moved (the usual case for a busy output: most passes can only wait);
+    - busy_output_fuel: what App.step() costs more for each of 4 outputs with a DMA batch
+      already queued behind the one being moved (the usual case for a busy output: most
+      passes can only wait), over a pass with nothing to do;
+    - poll_fuel: one look at a UART inside a pass (App._read_uarts with nothing come, per
+      UART), with the stand-in's attribute read replaced by a C call (`poll_fuel`);
     - read_fuel, in_byte_fuel, write_fuel, out_byte_fuel, realtime_fuel: least squares
       (on relative error) over a mixed stream read 1, 2, 4 and 16 bytes at a time and a
       clock-only stream read 1 and 16 at a time, each routed to 1 and to 4 outputs, after
-      taking off the passes and busy outputs counted in each run;
+      taking off the passes and busy outputs counted in each run, and the calls of
+      App._read_uarts (the guest has no UARTs; the Pico's looks are poll_fuel);
     - SysEx moves in runs at its own rates: sysex_in/out_byte_fuel from a SysEx stream to
       1 and 4 outputs, with the per-read and per-write costs above taken off.
     `fit` reports, for every run, the fuel measured and the fuel the model gives. The
@@ -283,10 +296,14 @@ def fit_cost_model(lib: Path) -> dict:
         f1 = mp.fuel("for _ in range(100): app.step()")
         f2 = mp.fuel("for _ in range(600): app.step()")
         pass_fuel = (f2 - f1) / 500
-        mp.run("_o = app.router.outputs[0]\n_o.dma_used = True\n_o.sm.writing = True")
-        f1 = mp.fuel("for _ in range(100): _o.service()")
-        f2 = mp.fuel("for _ in range(600): _o.service()")
-        busy_fuel = (f2 - f1) / 500
+        mp.run(_BUSY)
+        f1 = mp.fuel("for _ in range(100): app.step()")
+        f2 = mp.fuel("for _ in range(600): app.step()")
+        busy_fuel = ((f2 - f1) / 500 - pass_fuel) / 4
+        # a call of App._read_uarts with no UARTs (the guest's): taken off each run below
+        f1 = mp.fuel("for _ in range(100): app._read_uarts(app.rx)")
+        f2 = mp.fuel("for _ in range(600): app._read_uarts(app.rx)")
+        look_fuel = (f2 - f1) / 500
         # housekeeping (keys, then LEDs, on alternate runs) with the board's 5 keys and 6 LEDs
         mp.run(_PANEL)
         loop = "for _i in range(%d):\n app.housekeeping_runs += 1\n app._housekeeping(_i * 4)"
@@ -294,11 +311,13 @@ def fit_cost_model(lib: Path) -> dict:
         f2 = mp.fuel(loop % 600)
         housekeeping_fuel = (f2 - f1) / 500
     runs = [
-        _counted(lib, "mixed", mixed_stream(160), outputs, chunk, pass_fuel, busy_fuel)
+        _counted(lib, "mixed", mixed_stream(160), outputs, chunk, pass_fuel, busy_fuel,
+                 look_fuel)
         for chunk in _FIT_READ_SIZES
         for outputs in (1, 4)
     ] + [
-        _counted(lib, "clock", bytes([0xF8]) * 120, outputs, chunk, pass_fuel, busy_fuel)
+        _counted(lib, "clock", bytes([0xF8]) * 120, outputs, chunk, pass_fuel, busy_fuel,
+                 look_fuel)
         for chunk in (1, 16)
         for outputs in (1, 4)
     ]
@@ -313,17 +332,18 @@ def fit_cost_model(lib: Path) -> dict:
     read_fuel, in_fuel, write_fuel, out_fuel, rt_fuel = coefficients
     # SysEx moves in runs: its own rates (a 200-byte SysEx, read 16 bytes at a time)
     sysex = bytes([0xF0]) + bytes(k & 0x7F for k in range(200)) + bytes([0xF7])
-    sx = [_counted(lib, "sysex", sysex * 3, outputs, 16, pass_fuel, busy_fuel)
+    sx = [_counted(lib, "sysex", sysex * 3, outputs, 16, pass_fuel, busy_fuel, look_fuel)
           for outputs in (1, 4)]
     rests = [r["rest"] - read_fuel * r["reads"] - write_fuel * r["writes"]
              - rt_fuel * r["rt"] for r in sx]
     sysex_out = (rests[1] - rests[0]) / (sx[1]["sent"] - sx[0]["sent"])
     sysex_in = (rests[0] - sx[0]["sent"] * sysex_out) / sx[0]["bytes_in"]
     surplus = _standin_surplus(lib)
+    poll = _poll_fuel(lib)
     fit = []
     for r, row in zip(runs, rows):
-        model = r["passes"] * pass_fuel + r["busy"] * busy_fuel + sum(
-            c * v for c, v in zip(coefficients, row))
+        model = (r["passes"] * pass_fuel + r["busy"] * busy_fuel + r["looks"] * look_fuel
+                 + sum(c * v for c, v in zip(coefficients, row)))
         fit.append({"stream": r["stream"], "read_size": r["read_size"],
                     "outputs": r["outputs"],
                     "fuel": r["fuel"], "model_fuel": round(model),
@@ -341,9 +361,50 @@ def fit_cost_model(lib: Path) -> dict:
         "housekeeping_fuel": round(housekeeping_fuel, 1),
         "sysex_in_byte_fuel": round(sysex_in, 1),
         "sysex_out_byte_fuel": round(sysex_out, 1),
+        "poll_fuel": round(poll, 1),
         "fit": fit,
         "standin_surplus": surplus,
     }
+
+
+_BUSY = """
+for _o in app.router.outputs[:4]:
+    _o.busy = True
+    _o.sm.pending_write = 1
+    app.busy |= _o.bit
+"""
+
+
+_POLL = """
+import io
+class _Uart:
+    def __init__(self):
+        self.in_waiting = 0
+_u = _Uart()
+_bio = io.BytesIO(bytes(8))
+app.uarts = [_Uart(), _Uart()]  # the Pico's two
+app.uart_parsers = [app.parsers[0], app.parsers[0]]
+_rx = app.rx
+"""
+
+
+def _poll_fuel(lib: Path) -> float:
+    """One look at a UART inside a pass: App._read_uarts with nothing come, per UART, with
+    the stand-in's attribute read of in_waiting replaced by a C call (busio's in_waiting is
+    a property: a lookup and a call of its C getter, like io.BytesIO.tell())."""
+    with MicroPython(lib=lib) as mp:
+        _setup_engine(mp, FOUR_OUTPUTS, b"\xf8", 1)
+        mp.run(_POLL)
+
+        def per_call(code: str) -> float:
+            f1 = mp.fuel("for _ in range(200):\n " + code)
+            f0 = mp.fuel("for _ in range(200):\n pass")
+            return (f1 - f0) / 200
+
+        both = per_call("app._read_uarts(_rx)")
+        c_call = per_call("_bio.tell()")
+        attribute = per_call("_u.in_waiting")
+    return both / 2 + c_call - attribute
 
 
 _SURPLUS = """
@@ -387,9 +448,10 @@ def _standin_surplus(lib: Path) -> dict:
 
 
 def _counted(lib: Path, stream: str, data: bytes, outputs: int, chunk: int,
-             pass_fuel: float, busy_fuel: float) -> dict:
+             pass_fuel: float, busy_fuel: float, look_fuel: float) -> dict:
     """One run of `data` read `chunk` bytes at a time, routed to `outputs` outputs: its
-    fuel (from run_until_drained) and its counts (from counted_run, the same passes)."""
+    fuel (from run_until_drained) and its counts (from counted_run, the same passes);
+    `rest` is the fuel left for the fitted terms."""
     config = json.dumps({"version": 1, "presets": [{"name": "x", "routes": [
         {"from": "A", "to": [str(k + 1) for k in range(outputs)]}]}]})
     with MicroPython(lib=lib) as mp:
@@ -397,11 +459,11 @@ def _counted(lib: Path, stream: str, data: bytes, outputs: int, chunk: int,
         mp.run(_COUNTING)
         fuel = mp.fuel("run_until_drained(app, feeds)")
         out, _ = mp.run("print(*counted_run(app, feeds))")
-    passes, busy, reads, writes, sent, rt = (int(x) for x in out.split())
+    passes, busy, reads, writes, sent, rt, looks = (int(x) for x in out.split())
     return {"stream": stream, "read_size": chunk, "outputs": outputs, "fuel": fuel,
             "passes": passes, "busy": busy, "reads": reads, "writes": writes,
-            "sent": sent, "rt": rt,
-            "bytes_in": len(data), "rest": fuel - passes * pass_fuel - busy * busy_fuel}
+            "sent": sent, "rt": rt, "looks": looks, "bytes_in": len(data),
+            "rest": fuel - passes * pass_fuel - busy * busy_fuel - looks * look_fuel}
 
 
 def _least_squares(xs: list[tuple], ys: list[float]) -> list[float]:
@@ -517,6 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         model["read_fuel"],
         model["write_fuel"],
         model["realtime_fuel"],
+        model["poll_fuel"],
     )
     if not args.no_update_model:
         cost.save()

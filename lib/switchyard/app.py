@@ -26,6 +26,8 @@ _SELFTEST_NOTE_MS = const(250)
 # Buttons and LEDs every 4 ms, in two halves (keys, then LEDs), so no pass carries both:
 # a housekeeping pass is what a realtime byte arriving meanwhile has to wait for.
 _HOUSEKEEPING_MS = const(4)
+_LOW_OUTPUTS = const(4)  # outputs 1-4: their subsets in one table, 5, 6, USB in another
+_LOW_MASK = const(15)
 
 DEBUG = False
 
@@ -76,10 +78,16 @@ class App:
         for name in OUTPUT_NAMES:
             routed.append(by_name.get(name) or Output(name, _NoPort(), name == "USB"))
         self.router = Router(routed, config)  # sets each output's bit
-        # Every subset of outputs as a tuple: the loop services only the busy ones.
-        self.output_sets = [
-            tuple(routed[k] for k in range(len(routed)) if m & (1 << k))
-            for m in range(1 << len(routed))
+        # Every subset of outputs 1-4 and of 5, 6, USB as a tuple (the loop services only
+        # the busy ones): 16 + 8 tuples, not the 128 of all seven (3.4 KB of heap).
+        self.low_sets = [
+            tuple(routed[k] for k in range(_LOW_OUTPUTS) if m & (1 << k))
+            for m in range(1 << _LOW_OUTPUTS)
+        ]
+        self.high_sets = [
+            tuple(routed[k] for k in range(_LOW_OUTPUTS, len(routed))
+                  if m & (1 << (k - _LOW_OUTPUTS)))
+            for m in range(1 << (len(routed) - _LOW_OUTPUTS))
         ]
         self.busy = 0
         self.in_ports = [port for _, port in inputs]
@@ -116,11 +124,15 @@ class App:
     # ---- the loop ---------------------------------------------------------------------
 
     def step(self):
-        """One pass: read every input, route, pace every output. Never blocks."""
+        """One pass: read every input, route, pace every output. Never blocks.
+
+        In light traffic the UARTs are looked at again before and between the writes of
+        a pass, so a clock byte never waits for more than one output's write."""
         got = 0
         rx = self.rx
         k = 0
-        for uart in self.uarts:  # busio.UART, called directly: this runs every pass
+        # busio.UART, called directly: this runs every pass (_read_uarts, inlined)
+        for uart in self.uarts:
             if uart.in_waiting:  # also moves bytes from the FIFO to the ring (ports.UartIn)
                 n = uart.readinto(rx)
                 if n:
@@ -138,15 +150,35 @@ class App:
         busy = self.busy
         touched = router.touched
         if touched:
+            if got == 1:
+                # Light traffic (a byte a pass) and writes ahead: a clock byte that came on
+                # the other input while this one was parsed goes out before them.
+                got += self._read_uarts(rx)
+                touched = router.touched
             router.touched = 0
-            for out in self.output_sets[touched]:
+            for out in self.low_sets[touched & _LOW_MASK]:
                 out.busy = True  # the router filled its ring without a call
+            for out in self.high_sets[touched >> _LOW_OUTPUTS]:
+                out.busy = True
             busy |= touched
         if busy:
-            for out in self.output_sets[busy]:
-                out.service()
+            # A write takes a while: a clock byte that came meanwhile goes out after it, not
+            # after the other outputs' writes and the housekeeping. Only in light traffic:
+            # under load, reading between writes would split the input into more reads
+            # than the CPU has time for.
+            for out in self.low_sets[busy & _LOW_MASK]:
+                wrote = out.service()
                 if not out.busy:
                     busy &= ~out.bit
+                if wrote and got < 2:
+                    got += self._read_uarts(rx)
+            if busy >> _LOW_OUTPUTS:
+                for out in self.high_sets[busy >> _LOW_OUTPUTS]:
+                    wrote = out.service()
+                    if not out.busy:
+                        busy &= ~out.bit
+                    if wrote and got < 2:
+                        got += self._read_uarts(rx)
             self.busy = busy
         if got:
             self.bytes_in = (self.bytes_in + got) & 0x3FFFFFFF
@@ -155,6 +187,19 @@ class App:
             self.last_ms = now
             self.housekeeping_runs = (self.housekeeping_runs + 1) & 0x3FFFFFFF
             self._housekeeping(now)
+        return got
+
+    def _read_uarts(self, rx):
+        """Read and parse what every UART input has; the number of bytes."""
+        got = 0
+        k = 0
+        for uart in self.uarts:
+            if uart.in_waiting:
+                n = uart.readinto(rx)
+                if n:
+                    self.uart_parsers[k].feed(rx, n)
+                    got += n
+            k += 1
         return got
 
     def _housekeeping(self, now):

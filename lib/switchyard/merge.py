@@ -220,14 +220,13 @@ class Output:
         return n
 
     def service(self):
-        """Hand the port what it takes now without blocking."""
+        """Hand the port what it takes now without blocking; the number of bytes."""
         port = self.port
         if self.usb:
-            self._service_usb(port)
-            return
+            return self._service_usb(port)
         room = port.room()
         if room <= 0:
-            return
+            return 0
         buf = port.buf
         rt = self.rt
         n = 0
@@ -247,6 +246,7 @@ class Output:
         if n:
             port.send(n)
             self.sent = (self.sent + n) & 0x3FFFFFFF
+        return n
 
     def _service_usb(self, port):
         # Whole messages: realtime only between messages. A short write keeps the rest at
@@ -255,7 +255,7 @@ class Output:
         # absent computer does not eat the loop the DIN outputs need.
         if self.usb_wait:
             self.usb_wait -= 1
-            return
+            return 0
         pending = self.pending
         end = self.pending_len
         while end < _USB_CHUNK:
@@ -276,7 +276,7 @@ class Output:
         if end == 0:
             if self.sysex is None:
                 self.busy = False
-            return
+            return 0
         wrote = port.write(self.pending_views[end], end)
         self.sent = (self.sent + wrote) & 0x3FFFFFFF
         if wrote < end:
@@ -285,6 +285,7 @@ class Output:
             if not wrote:
                 self.usb_wait = _USB_BACKOFF  # the host took nothing: let it be a while
         self.pending_len = end - wrote
+        return wrote
 
 
 class PioOutput(Output):
@@ -292,8 +293,11 @@ class PioOutput(Output):
 
     Realtime bytes skip the queue inside the PIO: one `set y` executed on the state
     machine, one outstanding at a time (the program pushes Y back when the slot is free).
-    Everything else goes in DMA batches of up to _PIO_BATCH bytes, as soon as the previous
-    batch has been moved into the PIO FIFO (so the one buffer is free again), so under load
+    Everything else goes in DMA batches of up to _PIO_BATCH bytes from two buffers in
+    turn: a batch is queued behind the one DMA is moving (background_write takes one
+    pending buffer without blocking), so the wire does not run dry while the loop is busy
+    elsewhere: the 4-word TX FIFO alone lasts only ~1.3 ms, less than a pass that writes
+    to four outputs under load. A realtime byte never waits behind either, and under load
     each pass moves several bytes with one call. This runs for every busy output on every
     pass, so it talks to the state machine directly rather than through port methods.
     """
@@ -302,18 +306,20 @@ class PioOutput(Output):
         Output.__init__(self, name, port, False)
         self.sm = port.sm
         self.acks = port.acks
-        self.buf = port.buf
+        self.buf = port.buf  # the buffer the next batch goes in
         self.views = port.views
+        self.spare = port.buf2  # the other one: DMA may still be reading it
+        self.spare_views = port.views2
         self.rt_exec = port.rt_exec
         self.rt_waiting = False  # a realtime byte is in Y, not yet sent
-        self.dma_used = False  # StateMachine.writing reads True until the first DMA ends
 
     def service(self):
         sm = self.sm
+        rt = 0
         if self.rt_head != self.rt_tail:
-            self._realtime(sm)
-        if self.dma_used and sm.writing:
-            return  # the previous batch is still being moved into the FIFO
+            rt = self._realtime(sm)
+        if sm.pending_write:
+            return rt  # a batch already waits behind the one DMA is moving
         ring = self.ring
         head = ring[HEAD]
         tail = ring[TAIL]
@@ -337,7 +343,7 @@ class PioOutput(Output):
         elif head == tail:
             if self.rt_head == self.rt_tail:
                 self.busy = False  # drained; the router sets it again
-            return
+            return rt
         else:
             batch = True
         if batch:
@@ -364,8 +370,12 @@ class PioOutput(Output):
                 n = self._fill(buf, 0, _PIO_BATCH)  # a SysEx marker first in the ring
         if n:
             sm.background_write(once=self.views[n])
-            self.dma_used = True
+            # The next batch goes in the other buffer: DMA reads this one until it is done,
+            # and by the time pending_write is 0 again it has finished with the other.
+            self.buf, self.spare = self.spare, buf
+            self.views, self.spare_views = self.spare_views, self.views
             self.sent = (self.sent + n) & 0x3FFFFFFF
+        return n + rt
 
     def put_realtime(self, byte):
         """Straight to the state machine when no realtime byte waits here and Y is free
@@ -392,19 +402,20 @@ class PioOutput(Output):
     def _realtime(self, sm):
         """One realtime byte at a time through Y: the next once the program gave Y back.
 
-        Called only while a realtime byte waits here. The program's acknowledgement of
+        Called only while a realtime byte waits here; 1 if it went. The acknowledgement of
         the previous one is read only then: with one byte outstanding it is the only word
         in the RX FIFO (pushed with noblock), so a lone clock costs one call, not two."""
         if self.rt_waiting:
             done = sm.in_waiting
             if not done:
-                return
+                return 0
             sm.readinto(self.acks, end=done)
         head = self.rt_head
         sm.run(self.rt_exec[self.rt[head] & 7])
         self.rt_head = (head + 1) & _RT_MASK
         self.rt_waiting = True
         self.sent = (self.sent + 1) & 0x3FFFFFFF
+        return 1
 
     def _stream(self, lane):
         """A SysEx from its lane, up to its F7, as much as has come of it."""

@@ -51,9 +51,9 @@ class UsbIn:
 class PioOut:
     """A DIN output on the switchyard.piotx program: realtime bytes jump the queue.
 
-    Holds the state machine and what is made once for it: the DMA batch buffer (refilled
-    only once `writing` says DMA has read it all), a view of it for every batch length,
-    the RX words the program pushes back, and one `set y` program per realtime byte.
+    Holds the state machine and what is made once for it: two DMA batch buffers (one is
+    filled while DMA reads the other), a view of each for every batch length, the RX
+    words the program pushes back, and one `set y` program per realtime byte.
     merge.PioOutput does the per-pass work on these fields directly.
     """
 
@@ -65,6 +65,8 @@ class PioOut:
         # 3 bytes of slack: the pacer stores whole 4-byte ring words (merge.py)
         self.buf = bytearray(_PIO_BATCH + 3)
         self.views = tuple(memoryview(self.buf)[:k] for k in range(_PIO_BATCH + 1))
+        self.buf2 = bytearray(_PIO_BATCH + 3)
+        self.views2 = tuple(memoryview(self.buf2)[:k] for k in range(_PIO_BATCH + 1))
         self.rt_exec = piotx.realtime_exec()
 
 

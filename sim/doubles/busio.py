@@ -208,6 +208,7 @@ class UART:
 
     @property
     def in_waiting(self) -> int:
+        self._chip.work("poll")  # first: the clock moves to when the CPU looks
         self._check()
         self._copy_into_ring()
         return len(self._ring)
@@ -338,6 +339,8 @@ class UART:
                 break
             view[done : done + len(chunk)] = chunk
             done += len(chunk)
+        if done:
+            self._chip.work("read", done)
         return done if done else None
 
     def readline(self) -> bytes | None:

@@ -53,6 +53,8 @@ class PortIn:
         n = len(view) if nbytes is None else min(int(nbytes), len(view))
         data = self._take(n)
         view[: len(data)] = data
+        if data:
+            self._chip.work("read", len(data))
         return len(data)
 
 
