@@ -90,29 +90,10 @@ class CostModel:
         """No CPU cost: an infinitely fast Pico (for tests of logic, not timing)."""
         return cls(0.0, 0.0, 0.0, 0.0, 0.0, "free", 0.0)
 
-    def pass_us(
-        self,
-        bytes_in: int,
-        bytes_out: int,
-        busy_outputs: int,
-        housekeeping: int = 0,
-        sysex_in: int = 0,
-        sysex_out: int = 0,
-        reads: int = 0,
-        writes: int = 0,
-        realtime: int = 0,
-        polls: int = 0,
-    ) -> int:
-        """CPU time of one pass; sysex_in/sysex_out are the SysEx data bytes among
-        bytes_in/bytes_out; reads/writes the inputs that gave bytes and the outputs that
-        sent some; realtime the bytes among bytes_out the router sent straight out (they
-        cost realtime_fuel each instead of a write and out_byte_fuel); polls the extra
-        looks at a UART's in_waiting inside the pass, past the one at its top."""
-        fuel = self.pass_fuel + self.work_fuel(
-            bytes_in, bytes_out, busy_outputs, housekeeping, sysex_in, sysex_out, reads,
-            writes, realtime, polls,
-        )
-        return self.us(fuel)
+    def pass_us(self, *counts: int, **named: int) -> int:
+        """CPU time of one pass doing what `counts` say (see work_fuel), with its fixed
+        pass_fuel."""
+        return self.us(self.pass_fuel + self.work_fuel(*counts, **named))
 
     def work_fuel(
         self,
@@ -128,7 +109,12 @@ class CostModel:
         polls: int = 0,
     ) -> float:
         """The fuel of a pass's work, without the loop's fixed pass_fuel (the runner also
-        uses it part-way through a pass, to place an output write at its time)."""
+        uses it part-way through a pass, to place an output write at its time).
+        sysex_in/sysex_out are the SysEx data bytes among bytes_in/bytes_out; reads/writes
+        the inputs that gave bytes and the outputs that sent some; realtime the bytes among
+        bytes_out the router sent straight out (they cost realtime_fuel each instead of a
+        write and out_byte_fuel); polls the extra looks at a UART's in_waiting inside the
+        pass, past the one at its top."""
         return (
             self.read_fuel * reads
             + self.write_fuel * writes

@@ -2,9 +2,9 @@
 
 A Simulation builds a Chip, loads lib/switchyard against the hardware doubles, calls
 switchyard.app.build() exactly as code.py does, then repeats App.step(), charging each
-pass its CPU cost from the cost model. Within a pass, each output write and realtime byte
-happens at the time the pass has got to by then (_PassMeter), not at its start. When a
-pass finds nothing to do, the clock jumps to
+pass its CPU cost from the cost model. Within a pass, each output write, realtime byte and
+look at a UART happens at the time the pass has got to by then (_PassMeter), not at its
+start. When a pass finds nothing to do, the clock jumps to
 the next event: a byte arriving, a button edge, an acknowledge from a PIO transmitter, or
 the next moment the firmware's housekeeping has work (App.next_wake_ms).
 """
@@ -145,7 +145,7 @@ class Simulation:
                 meter.sysex_in(), meter.sysex_out(), meter.reads, writes, realtime,
                 meter.polls,
             )
-            # The meter has already moved the clock to the last write of the pass; the
+            # The meter has already moved the clock to the pass's last write or look; the
             # rest of the pass (its fixed cost, housekeeping) runs from there.
             end = meter.start_us + dt
             if end > clock.now_us:

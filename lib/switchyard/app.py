@@ -127,7 +127,7 @@ class App:
         """One pass: read every input, route, pace every output. Never blocks.
 
         In light traffic the UARTs are looked at again before and between the writes of
-        a pass, so a clock byte never waits for more than one output's write."""
+        a pass, so a clock byte that comes meanwhile does not wait for the rest of them."""
         got = 0
         rx = self.rx
         k = 0
