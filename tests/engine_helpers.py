@@ -32,7 +32,7 @@ from mido.messages.specs import SPEC_BY_STATUS  # noqa: E402
 from switchyard import piotx, presets  # noqa: E402
 from switchyard.app import App  # noqa: E402
 from switchyard.merge import Output  # noqa: E402
-from switchyard.ports import PioOut  # noqa: E402
+from switchyard.ports import PioOut, UartIn  # noqa: E402
 from switchyard.router import INPUT_NAMES, OUTPUT_NAMES, Router  # noqa: E402
 from switchyard.stream import StreamParser  # noqa: E402
 
@@ -417,6 +417,32 @@ class FeedPort:
         return self.pos >= len(self.data)
 
 
+class FeedUart(FeedPort):
+    """busio.UART with timeout=0, as App reads it through ports.UartIn: `chunk` more bytes
+    have arrived at every `every`-th look at in_waiting (each look takes time), and
+    readinto() returns what has arrived, or None when nothing has. App looks again between
+    the writes of a pass in light traffic, so bytes also come in mid-pass."""
+
+    def __init__(self, data: bytes = b"", chunk: int = 64, every: int = 1) -> None:
+        FeedPort.__init__(self, data, chunk, every)
+        self.arrived = 0
+
+    @property
+    def in_waiting(self) -> int:
+        self.reads += 1
+        if self.reads % self.every == 0:
+            self.arrived = min(len(self.data), self.arrived + self.chunk)
+        return self.arrived - self.pos
+
+    def readinto(self, buf):  # type: ignore[override]
+        n = min(self.arrived - self.pos, len(buf))
+        if n <= 0:
+            return None
+        buf[:n] = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return n
+
+
 class Ticks:
     """supervisor.ticks_ms stand-in the test moves by hand."""
 
@@ -461,8 +487,13 @@ class Box:
         inputs: Sequence[str] = ("A", "B"),
         chunk: int = 64,
         every: int = 1,
+        uarts: bool = False,
     ) -> None:
-        self.inputs = {name: FeedPort(b"", chunk, every) for name in inputs}
+        # uarts: A and B are busio.UARTs (FeedUart behind ports.UartIn), as on the box
+        feed = FeedUart if uarts else FeedPort
+        self.inputs = {
+            name: (feed if name != "USB" else FeedPort)(b"", chunk, every) for name in inputs
+        }
         self.ports: dict = {}
         outputs = []
         for name in OUTPUT_NAMES:
@@ -480,7 +511,9 @@ class Box:
                 outputs.append((name, port, True))
         self.pio_bytes = pio_bytes
         self.ticks = Ticks()
-        self.app = App(list(self.inputs.items()), outputs, config_of(doc), self.ticks)
+        ports = [(name, UartIn(port) if isinstance(port, FeedUart) else port)
+                 for name, port in self.inputs.items()]
+        self.app = App(ports, outputs, config_of(doc), self.ticks)
         self.router = self.app.router
         self.steps = 0
 

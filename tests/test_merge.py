@@ -376,8 +376,10 @@ ROUTED = ["1", "2", "3", "4", "USB"]
     b=midi_streams(250, 30),
     chunk_a=st.integers(1, 3),
     chunk_b=st.integers(1, 3),
+    uarts=st.booleans(),
 )
-def test_random_streams_from_a_and_b_come_out_whole_and_complete(a, b, chunk_a, chunk_b):
+def test_random_streams_from_a_and_b_come_out_whole_and_complete(a, b, chunk_a, chunk_b,
+                                                                  uarts):
     """Every output: clean MIDI (mido reads it whole, no leftover bytes, no message cut by
     another), carrying exactly the valid messages of A and B (the oracle), each input's in
     its own order, and realtime likewise. The inputs arrive slower than the outputs drain
@@ -387,10 +389,12 @@ def test_random_streams_from_a_and_b_come_out_whole_and_complete(a, b, chunk_a, 
       other input's messages wait in a 63-message ring, so a long or abandoned SysEx may
       drop them (counted); test_sysex_* cover SysEx cut short and abandoned;
     - at most 31 realtime bytes in all: on USB they wait while a SysEx holds it, and 31 is
-      what the realtime ring keeps (test_clock_on_usb_waits_for_a_sysex_and_is_not_lost)."""
+      what the realtime ring keeps (test_clock_on_usb_waits_for_a_sysex_and_is_not_lost).
+    With `uarts`, A and B are UARTs as on the box, which the loop also reads between the
+    writes of a pass."""
     a = cap_realtime(bounded_sysex(a, 40), 16)
     b = cap_realtime(bounded_sysex(b, 40), 15)
-    box = Box(everything_to(ROUTED), din=("1", "2"), pio=("3", "4"), chunk=1)
+    box = Box(everything_to(ROUTED), din=("1", "2"), pio=("3", "4"), chunk=1, uarts=uarts)
     box.inputs["A"].chunk, box.inputs["A"].every = chunk_a, 2 * chunk_a
     box.inputs["B"].chunk, box.inputs["B"].every = chunk_b, 2 * chunk_b
     box.inputs["A"].push(a)
