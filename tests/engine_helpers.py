@@ -292,7 +292,7 @@ class RecordingSM:
     `tick(k)` lets k byte times pass on the wire: at each byte boundary the program sends
     the realtime byte waiting in Y (and pushes an RX word), else the next TX FIFO byte;
     DMA refills the 4-word FIFO as it empties and reads its buffer only then, and starts
-    on the buffer queued behind it when it is done. `pending_write` counts as
+    on the buffer queued behind it when it is done. `pending` counts as
     StateMachine.c does: the first buffer of a fresh DMA channel counts until it has been
     moved completely, a later one only while it waits behind another. What the real
     hardware would get wrong raises AssertionError: run() while the previous realtime byte
@@ -314,7 +314,7 @@ class RecordingSM:
         self.dma_pos = 0
         self.dma_started = False
         self.dma_completed = False
-        self.pending = 0
+        self.dma_pending = 0
         self.y = 0
         self.rx = 0
 
@@ -323,8 +323,8 @@ class RecordingSM:
         return not self.dma_completed
 
     @property
-    def pending_write(self) -> int:
-        return self.pending
+    def pending(self) -> int:
+        return self.dma_pending
 
     @property
     def in_waiting(self) -> int:
@@ -345,7 +345,7 @@ class RecordingSM:
         self.calls.append(("rt", bytes([byte])))
 
     def background_write(self, once=None) -> None:
-        assert not self.pending, "background_write with a buffer pending: it would block"
+        assert not self.dma_pending, "background_write with a buffer pending: it would block"
         assert once is not None and len(once) > 0
         self.batches.append(bytes(once))
         self.calls.append(("dma", bytes(once)))
@@ -353,13 +353,13 @@ class RecordingSM:
             self.dma_started = True
             self.dma = once
             self.dma_pos = 0
-            self.pending = 1  # the first buffer counts until it is done
+            self.dma_pending = 1  # the first buffer counts until it is done
         elif self.dma is None:
             self.dma = once
             self.dma_pos = 0
         else:
             self.dma_next = once
-            self.pending = 1
+            self.dma_pending = 1
         self.dma_completed = False
         self._pump()
 
@@ -371,7 +371,7 @@ class RecordingSM:
                 self.dma = self.dma_next
                 self.dma_next = None
                 self.dma_pos = 0
-                self.pending = 0
+                self.dma_pending = 0
                 if self.dma is None:
                     self.dma_completed = True
 

@@ -21,7 +21,7 @@ class RecSM:
     # tools/guest.py FastSM (infinitely fast wire) with a log of what it was given
     def __init__(self, size):
         self.in_waiting = 0
-        self.pending_write = 0
+        self.pending = 0
         self.log = bytearray(size)
         self.pos = 0
     def readinto(self, buf, end=0):

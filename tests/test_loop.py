@@ -3,6 +3,7 @@ clock byte that comes while the loop writes to outputs does not wait for all of 
 
 from __future__ import annotations
 
+import pytest
 from sim_helpers import (
     DIN_OUTPUTS,
     Simulation,
@@ -59,3 +60,16 @@ def test_a_clock_that_comes_while_the_other_input_is_parsed_goes_before_its_writ
     # state machine's start; after the note's write it would be 400 us later
     assert clock_out - clock_in <= 200 + 1 + 300 + 10 + 48
     assert note_out > clock_out
+
+
+def test_a_circuitpython_without_statemachine_pending_is_refused_naming_the_fix(monkeypatch):
+    # The DIN pacer queues a DMA batch behind another only when `pending` reads 0; a
+    # CircuitPython without it must stop at start-up with the fix, not fail mid-song.
+    from sim.doubles import rp2pio
+
+    def missing(self):
+        raise AttributeError("'StateMachine' object has no attribute 'pending'")
+
+    monkeypatch.setattr(rp2pio.StateMachine, "pending", property(missing))
+    with pytest.raises(RuntimeError, match="CircuitPython 9 or 10"):
+        Simulation(preset=1)

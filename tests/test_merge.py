@@ -335,7 +335,7 @@ def test_pio_dma_queues_one_batch_behind_the_one_being_moved():
     box = box_for("pio", pio_bytes=1)
     sm = box.ports["3"]
     assert sm.writing  # a fresh StateMachine reads writing=True before any DMA ...
-    assert sm.pending_write == 0  # ... but has nothing pending: the first batch may go
+    assert sm.pending == 0  # ... but has nothing pending: the first batch may go
     sent = [bytes([0x90 | (k % 3), k, 100]) for k in range(40)]
     box.inputs["A"].push(b"".join(sent))
     box.step()

@@ -373,7 +373,7 @@ def fit_cost_model(lib: Path) -> dict:
 _BUSY = """
 for _o in app.router.outputs[:4]:
     _o.busy = True
-    _o.sm.pending_write = 1
+    _o.sm.pending = 1
     app.busy |= _o.bit
 """
 

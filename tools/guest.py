@@ -46,7 +46,7 @@ class FastSM:
     # batch is taken at once, every realtime request acknowledged by the next pass.
     def __init__(self):
         self.in_waiting = 0
-        self.pending_write = 0
+        self.pending = 0
         self.sent = 0
     def readinto(self, buf, end=0):
         self.in_waiting -= end

@@ -451,6 +451,11 @@ def build(presets_path=PRESETS_PATH):
                 initial_sideset_pin_direction=1,
                 out_shift_right=True,
             )
+            if not hasattr(sm, "pending"):  # the pacer's double buffering reads it
+                raise RuntimeError(
+                    "rp2pio.StateMachine has no `pending` in this CircuitPython: the DIN "
+                    "outputs need CircuitPython 9 or 10 (see docs/INSTALL.md)"
+                )
             outputs.append((name, PioOut(sm), False))
     outputs.append(("USB", UsbOut(ports_out), True))
 

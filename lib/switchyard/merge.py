@@ -318,7 +318,7 @@ class PioOutput(Output):
         rt = 0
         if self.rt_head != self.rt_tail:
             rt = self._realtime(sm)
-        if sm.pending_write:
+        if sm.pending:  # (pending_write since CircuitPython 9.2; 9.0 and 9.1 lack it)
             return rt  # a batch already waits behind the one DMA is moving
         ring = self.ring
         head = ring[HEAD]
@@ -371,7 +371,7 @@ class PioOutput(Output):
         if n:
             sm.background_write(once=self.views[n])
             # The next batch goes in the other buffer: DMA reads this one until it is done,
-            # and by the time pending_write is 0 again it has finished with the other.
+            # and by the time `pending` is 0 again it has finished with the other.
             self.buf, self.spare = self.spare, buf
             self.views, self.spare_views = self.spare_views, self.views
             self.sent = (self.sent + n) & 0x3FFFFFFF
