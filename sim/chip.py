@@ -249,7 +249,7 @@ class Chip:
         self._irq_off = 0
         self._irq_deferred: list[Callable[[], None]] = []
         # Set by the scenario runner during a pass: see work().
-        self.meter: Callable[[str, int], None] | None = None
+        self.meter: Callable[[str, bytes, object], None] | None = None
 
     # --- pins -------------------------------------------------------------------------
     def pin(self, name: str) -> Pin:
@@ -417,15 +417,17 @@ class Chip:
         """The firmware spent cost_us of CPU time."""
         self.clock.advance(cost_us)
 
-    def work(self, kind: str, nbytes: int = 0) -> None:
-        """A double acts for the firmware: kind "write" is about to hand nbytes to an
-        output (DMA, UART FIFO, USB), "realtime" to run one `set y` on a PIO transmitter,
-        "poll" to look at a UART's in_waiting; "read" has just given nbytes to it. During
-        a pass the runner's meter first moves the clock on by the CPU time the pass has
-        spent up to here, so bytes leave (and a look sees what has come) when the Pico
-        would have got that far, not at the start of the pass."""
+    def work(self, kind: str, data: bytes = b"", port: object = None) -> None:
+        """A double acts for the firmware: kind "write" is about to hand `data` to output
+        `port` (DMA, UART FIFO, USB), "realtime" to run one `set y` on a PIO transmitter,
+        "poll" to look at a UART's in_waiting; "read" has just given `data` to it from
+        input `port`. During a pass the runner's meter first moves the clock on by the CPU
+        time the pass has spent up to here, so bytes leave (and a look sees what has come)
+        when the Pico would have got that far, not at the start of the pass. The meter
+        also counts what the pass did from these calls alone: the firmware keeps no
+        counters for the simulator."""
         if self.meter is not None:
-            self.meter(kind, nbytes)
+            self.meter(kind, data, port)
 
     def wait_for_event(self, what: str) -> None:
         """A blocking double waits for the next hardware event; raises if none can come."""

@@ -1,14 +1,16 @@
 """CPU cost model: how much virtual time one pass of the firmware loop takes.
 
 A pass costs   fuel = pass_fuel + read_fuel * inputs that gave bytes + in_byte_fuel * bytes
-read + write_fuel * outputs that sent + out_byte_fuel * bytes sent + realtime_fuel * realtime
-bytes sent straight from the router (PioOutput.put_realtime) + busy_output_fuel *
+read + write_fuel * writes to an output + out_byte_fuel * bytes written + realtime_fuel *
+realtime bytes put in a PIO transmitter's Y (one `set y` each) + busy_output_fuel *
 outputs serviced + housekeeping_fuel (on the passes that update the buttons and LEDs) +
 poll_fuel * looks at a UART inside the pass (past the one at its top, which pass_fuel has),
 with SysEx data bytes at their own (lower) rates in and out, and  time = fuel * ns_per_fuel.
 The runner places that time inside the pass: a write, a realtime byte or a look at a UART
 happens only after the work fuel of what the pass did before it, and its own
-(sim.runner._PassMeter); pass_fuel and housekeeping come after the last of those.
+(sim.runner._PassMeter); pass_fuel and housekeeping come after the last of those. The
+runner counts all of it from the calls the firmware makes on the doubles: the firmware
+keeps no counters for it.
 The per-read and per-write terms carry what a call costs whatever its size (the parser's
 and the pacer's set-up, the DMA call): without them a byte read or sent alone, as in light
 traffic, would be charged as if it came in a 16-byte batch. The engine is measured on
@@ -111,8 +113,8 @@ class CostModel:
         """The fuel of a pass's work, without the loop's fixed pass_fuel (the runner also
         uses it part-way through a pass, to place an output write at its time).
         sysex_in/sysex_out are the SysEx data bytes among bytes_in/bytes_out; reads/writes
-        the inputs that gave bytes and the outputs that sent some; realtime the bytes among
-        bytes_out the router sent straight out (they cost realtime_fuel each instead of a
+        the reads that gave bytes and the writes to outputs; realtime the bytes among
+        bytes_out put in a PIO transmitter's Y (they cost realtime_fuel each instead of a
         write and out_byte_fuel); polls the extra looks at a UART's in_waiting inside the
         pass, past the one at its top."""
         return (

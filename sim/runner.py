@@ -65,6 +65,8 @@ class Simulation:
         self.busy_us = 0
         self._last_preset = self.app.router.preset_index
         self.end_us = 0
+        # per port and direction (id of its double, output): inside a SysEx
+        self._in_sysex: dict[tuple[int, bool], bool] = {}
 
     @staticmethod
     def _board_file(board_id: str):
@@ -113,13 +115,12 @@ class Simulation:
         step = app.step
         cost = self.cost
         outputs = app.router.outputs
-        parsers = app.parsers
         limit = until_us if until_us is not None else None
         while True:
             now = clock.now_us
             if limit is not None and now >= limit:
                 break
-            meter = _PassMeter(cost, clock, outputs, parsers, len(app.uarts))
+            meter = _PassMeter(cost, clock, len(app.uarts), self._in_sysex)
             busy = sum(1 for out in outputs if out.busy)
             hk_before = app.housekeeping_runs
             fired_before = clock.fired
@@ -128,22 +129,12 @@ class Simulation:
                 got = step()
             finally:
                 self.chip.meter = None
-            sent = 0
-            writes = 0
-            realtime = 0
-            for out, before, rt in zip(outputs, meter.sent_before, meter.rt_before):
-                if out.sent != before:
-                    moved = (out.sent - before) & 0x3FFFFFFF  # the counters wrap
-                    direct = (out.rt_sent - rt) & 0x3FFFFFFF
-                    sent += moved
-                    realtime += direct
-                    if moved != direct:
-                        writes += 1
             self.passes += 1
             dt = cost.pass_us(
-                meter.bytes_in, sent, busy, app.housekeeping_runs - hk_before,
-                meter.sysex_in(), meter.sysex_out(), meter.reads, writes, realtime,
-                meter.polls,
+                meter.bytes_in, meter.out_bytes + meter.realtime, busy,
+                app.housekeeping_runs - hk_before, meter.sysex_in,
+                min(meter.sysex_out, meter.out_bytes), meter.reads, meter.writes,
+                meter.realtime, meter.polls,
             )
             # The meter has already moved the clock to the pass's last write or look; the
             # rest of the pass (its fixed cost, housekeeping) runs from there.
@@ -153,7 +144,7 @@ class Simulation:
             self.busy_us += clock.now_us - meter.start_us
             fired = clock.fired != fired_before
             self._after_pass()
-            if got or sent or fired:
+            if got or meter.writes or meter.realtime or fired:
                 continue  # a looping Pico would start its next pass right away
             # Nothing moved: jump to the next thing that can happen.
             nxt = clock.next_event_us()
@@ -279,37 +270,33 @@ class _PassMeter:
     pacer built them, and a look at a UART sees what came while the pass worked. The
     first look at each UART in a pass is the one at its top, in pass_fuel; the loop's
     fixed pass_fuel and housekeeping are charged at the end of the pass, with the rest.
+
+    These calls are also the whole count the pass is charged for: the bytes read and
+    written, and among them the SysEx bytes (which cost less), told apart by following
+    each port's stream here (`in_sysex`, kept by the runner from pass to pass).
     """
 
-    def __init__(self, cost: CostModel, clock: VirtualClock, outputs: list, parsers: list,
-                 uarts: int) -> None:
+    def __init__(self, cost: CostModel, clock: VirtualClock, uarts: int,
+                 in_sysex: dict[tuple[int, bool], bool]) -> None:
         self.cost = cost
         self.clock = clock
         self.start_us = clock.now_us
-        self.outputs = outputs
-        self.parsers = parsers
         self.free_polls = uarts
-        self.sent_before = [out.sent for out in outputs]
-        self.rt_before = [out.rt_sent for out in outputs]
-        self.sx_out_before = sum(out.sysex_sent for out in outputs)
-        self.sx_in_before = sum(p.sysex_total for p in parsers)
+        self.in_sysex = in_sysex
         self.reads = 0
         self.bytes_in = 0
+        self.sysex_in = 0
         self.polls = 0
         self.writes = 0
         self.out_bytes = 0
+        self.sysex_out = 0
         self.realtime = 0
 
-    def sysex_in(self) -> int:
-        return (sum(p.sysex_total for p in self.parsers) - self.sx_in_before) & 0x3FFFFFFF
-
-    def sysex_out(self) -> int:
-        return (sum(out.sysex_sent for out in self.outputs) - self.sx_out_before) & 0x3FFFFFFF
-
-    def work(self, kind: str, nbytes: int) -> None:
+    def work(self, kind: str, data: bytes, port: object) -> None:
         if kind == "read":
             self.reads += 1
-            self.bytes_in += nbytes
+            self.bytes_in += len(data)
+            self.sysex_in += self._sysex_bytes(port, data, False)
             return  # charged with whatever comes next
         if kind == "poll":
             if self.free_polls:
@@ -320,15 +307,36 @@ class _PassMeter:
             self.realtime += 1
         else:
             self.writes += 1
-            self.out_bytes += nbytes
+            self.out_bytes += len(data)
+            self.sysex_out += self._sysex_bytes(port, data, True)
         fuel = self.cost.work_fuel(
-            self.bytes_in, self.out_bytes + self.realtime, self.writes, 0, self.sysex_in(),
-            min(self.sysex_out(), self.out_bytes), self.reads, self.writes, self.realtime,
+            self.bytes_in, self.out_bytes + self.realtime, self.writes, 0, self.sysex_in,
+            min(self.sysex_out, self.out_bytes), self.reads, self.writes, self.realtime,
             self.polls,
         )
         at = self.start_us + self.cost.us(fuel)
         if at > self.clock.now_us:
             self.clock.advance_to(at)
+
+    def _sysex_bytes(self, port: object, data: bytes, closing: bool) -> int:
+        """SysEx bytes in `data` on `port`: its data bytes, and with `closing` its F7 too
+        (an output sends the F7 from the SysEx lane, an input's parser only ends on it).
+        Realtime bytes inside a SysEx are not SysEx bytes. A busio.UART may be both an input
+        and an output: its two directions are followed apart."""
+        key = (id(port), closing)
+        inside = self.in_sysex.get(key, False)
+        count = 0
+        for byte in data:
+            if byte < 0x80:
+                count += inside
+            elif byte == 0xF0:
+                inside = True
+            elif byte < 0xF8:
+                if inside and byte == 0xF7 and closing:
+                    count += 1
+                inside = False
+        self.in_sysex[key] = inside
+        return count
 
 
 def _write_jsonl(path: Path, log: list[tuple[int, int]]) -> None:

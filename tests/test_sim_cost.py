@@ -1,5 +1,6 @@
 """The simulator's cost model (sim/cost.py) and how the runner counts what it charges:
-reads, bytes in, writes, bytes out, realtime bytes put straight out, busy outputs."""
+reads, bytes in, writes, bytes out, realtime bytes put in a PIO transmitter's Y, busy
+outputs, SysEx bytes. The runner counts them from what the doubles are asked to do."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from sim_helpers import Simulation
 from sim_helpers import cost_model as model
 
 from sim.cost import CostModel
+
+ONE_TO_ONE = (
+    '{"version": 1, "presets": [{"name": "A to 1", "routes": [{"from": "A", "to": ["1"]}]}]}'
+)
+USB_TO_ONE = ONE_TO_ONE.replace('"A"', '"USB"')
 
 
 def test_pass_cost_adds_every_term_once():
@@ -27,9 +33,9 @@ def test_a_model_file_without_the_newer_terms_still_loads(tmp_path):
     assert m.pass_us(1, 1, 1) == round((1 + 2 + 3 + 4) * 7 / 1000)
 
 
-def cpu_us(cost: CostModel, events) -> int:
-    sim = Simulation(preset=1, cost=cost)  # Studio: clock to 1, 3, 4, 5; A ch 1 to 4
-    sim.play("A", events)
+def cpu_us(cost: CostModel, events, presets=None, port="A") -> int:
+    sim = Simulation(presets, preset=1, cost=cost)  # Studio: clock to 1, 3, 4, 5; A ch 1 to 4
+    sim.play(port, events)
     sim.run()
     return sim.busy_us
 
@@ -41,6 +47,31 @@ def test_one_clock_to_four_outputs_is_one_read_and_four_realtime_bytes():
     assert cpu_us(model(realtime_fuel=1000), clock) == 4  # straight out, to 1 3 4 5
     assert cpu_us(model(write_fuel=1000), clock) == 0  # no DMA write for it
     assert cpu_us(model(out_byte_fuel=1000), clock) == 0  # charged as realtime instead
+
+
+def test_a_clock_that_waits_for_y_is_still_charged_as_realtime_not_as_a_write(tmp_path):
+    presets = tmp_path / "presets.json"
+    presets.write_text(USB_TO_ONE)
+    # Two clocks in one USB packet: the first goes into Y at once, the second waits in
+    # the output's realtime ring until the program has taken the first, and the pacer
+    # puts it in Y on a later pass. Still one `set y` each, and no DMA write.
+    clocks = [(10_000, b"\xf8\xf8")]
+    assert cpu_us(model(realtime_fuel=1000), clocks, presets, "USB") == 2
+    assert cpu_us(model(write_fuel=1000), clocks, presets, "USB") == 0
+    assert cpu_us(model(out_byte_fuel=1000), clocks, presets, "USB") == 0
+
+
+def test_a_sysex_is_charged_at_the_sysex_rates_in_and_out(tmp_path):
+    presets = tmp_path / "presets.json"
+    presets.write_text(ONE_TO_ONE)
+    # F0, 10 data bytes with a clock among them, F7; to output 1
+    sysex = [(10_000, bytes([0xF0, 1, 2, 3, 4, 5, 0xF8, 6, 7, 8, 9, 10, 0xF7]))]
+    assert cpu_us(model(sysex_in_byte_fuel=1000), sysex, presets) == 10
+    assert cpu_us(model(in_byte_fuel=1000), sysex, presets) == 3  # F0, the clock, F7
+    # out: the 10 data bytes and the F7 come from the SysEx lane; the clock goes by Y
+    assert cpu_us(model(sysex_out_byte_fuel=1000), sysex, presets) == 11
+    assert cpu_us(model(out_byte_fuel=1000), sysex, presets) == 1  # the F0
+    assert cpu_us(model(realtime_fuel=1000), sysex, presets) == 1
 
 
 def test_a_note_read_byte_by_byte_is_three_reads_and_one_write_of_three_bytes():

@@ -192,10 +192,10 @@ def measure_heap(lib: Path, data: bytes) -> dict:
 _COUNTING = r"""
 def counted_run(app, feeds):
     # The same passes as run_until_drained, counting what the cost model charges for:
-    # passes, outputs busy at the start of a pass, inputs that gave bytes (reads),
-    # outputs that sent other than realtime bytes put straight out (writes), the bytes
-    # sent and of those the realtime bytes put straight out. Its fuel is not used:
-    # counting costs fuel too, so the fuel comes from run_until_drained.
+    # passes, outputs busy at the start of a pass, inputs that gave bytes (reads), and
+    # from the stand-in state machines the DMA writes, the bytes they moved and the
+    # realtime bytes put in Y. Its fuel is not used: counting costs fuel too, so the
+    # fuel comes from run_until_drained.
     # The guest has no UARTs: App._read_uarts only costs its call. Count the calls (the
     # simulator charges the Pico's looks at its two UARTs instead, as poll_fuel).
     looks = [0]
@@ -205,29 +205,20 @@ def counted_run(app, feeds):
         return inner(rx)
     app._read_uarts = counting
     outs = app.router.outputs
+    sms = [o.sm for o in outs if hasattr(o, "sm")]
     for f in feeds:
         f.rewind()
-    passes = busy = reads = writes = sent = rt = 0
-    before = [0] * len(outs)
-    rt_before = [0] * len(outs)
+    start = [(sm.writes, sm.sent, sm.runs) for sm in sms]
+    passes = busy = reads = 0
     pos = [0] * len(feeds)
     while True:
-        for k in range(len(outs)):
-            if outs[k].busy:
+        for o in outs:
+            if o.busy:
                 busy += 1
-            before[k] = outs[k].sent
-            rt_before[k] = outs[k].rt_sent
         for j in range(len(feeds)):
             pos[j] = feeds[j].pos
         got = app.step()
         passes += 1
-        for k in range(len(outs)):
-            d = (outs[k].sent - before[k]) & 0x3FFFFFFF
-            r = (outs[k].rt_sent - rt_before[k]) & 0x3FFFFFFF
-            if d != r:
-                writes += 1
-            sent += d
-            rt += r
         for j in range(len(feeds)):
             if feeds[j].pos != pos[j]:
                 reads += 1
@@ -243,7 +234,12 @@ def counted_run(app, feeds):
                         done = False
                 if done:
                     del app._read_uarts
-                    return passes, busy, reads, writes, sent, rt, looks[0]
+                    writes = sent = rt = 0
+                    for sm, (w, s, r) in zip(sms, start):
+                        writes += sm.writes - w
+                        sent += sm.sent - s
+                        rt += sm.runs - r
+                    return passes, busy, reads, writes, sent + rt, rt, looks[0]
 """
 
 
@@ -324,8 +320,8 @@ def fit_cost_model(lib: Path) -> dict:
         for chunk in (1, 16)
         for outputs in (1, 4)
     ]
-    # rest = read * reads + in * bytes in + write * writes + out * bytes out (but the
-    # realtime bytes put straight out) + realtime * those
+    # rest = read * reads + in * bytes in + write * writes + out * bytes written (not
+    # the realtime bytes put in Y) + realtime * those
     rows = [(r["reads"], r["bytes_in"], r["writes"], r["sent"] - r["rt"], r["rt"])
             for r in runs]
     weights = [1.0 / r["rest"] for r in runs]
@@ -426,8 +422,8 @@ _rx = app.rx
 def _standin_surplus(lib: Path) -> dict:
     """What the guest's Python stand-ins (tools/guest.py) cost beyond a C method call of
     the same shape in the same interpreter (io.BytesIO.readinto): per read (FeedIn.readinto
-    for busio.UART.readinto), per DMA write (background_write) and per realtime byte sent
-    straight out (StateMachine.run plus the readinto of the previous acknowledgement)."""
+    for busio.UART.readinto), per DMA write (background_write) and per realtime byte put
+    in Y (StateMachine.run plus the readinto of the previous acknowledgement)."""
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, b"\x90\x3c\x64" * 20, 1)
         mp.run(_SURPLUS)

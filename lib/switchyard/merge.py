@@ -69,9 +69,6 @@ class Output:
         self.bit = 0  # this output's bit in the router's masks (set by the app)
         self.rt_drops = 0
         self.sysex_drops = 0
-        self.sent = 0  # bytes handed to the port (wraps at 2**30)
-        self.rt_sent = 0  # of which realtime bytes sent at once by put_realtime (wraps)
-        self.sysex_sent = 0  # of which SysEx lane bytes (wraps; the simulator's cost model)
         # USB: bytes taken from the queue but not yet by the host, always at the front.
         self.pending = bytearray(_USB_CHUNK)
         self.pending_views = [memoryview(self.pending)[:k] for k in range(_USB_CHUNK + 1)]
@@ -179,7 +176,6 @@ class Output:
                 return -1  # the SysEx source is still sending; everything else waits
             byte = lane[head]
             lane[_LANE_HEAD] = (head + 1) & _LANE_MASK
-            self.sysex_sent = (self.sysex_sent + 1) & 0x3FFFFFFF
             if byte == _SYSEX_END:
                 self.sysex = None
             return byte
@@ -245,7 +241,6 @@ class Output:
             n += 1
         if n:
             port.send(n)
-            self.sent = (self.sent + n) & 0x3FFFFFFF
         return n
 
     def _service_usb(self, port):
@@ -278,7 +273,6 @@ class Output:
                 self.busy = False
             return 0
         wrote = port.write(self.pending_views[end], end)
-        self.sent = (self.sent + wrote) & 0x3FFFFFFF
         if wrote < end:
             for k in range(end - wrote):
                 pending[k] = pending[wrote + k]
@@ -374,7 +368,6 @@ class PioOutput(Output):
             # and by the time `pending` is 0 again it has finished with the other.
             self.buf, self.spare = self.spare, buf
             self.views, self.spare_views = self.spare_views, self.views
-            self.sent = (self.sent + n) & 0x3FFFFFFF
         return n + rt
 
     def put_realtime(self, byte):
@@ -394,8 +387,6 @@ class PioOutput(Output):
             if free:
                 sm.run(self.rt_exec[byte & 7])
                 self.rt_waiting = True
-                self.sent = (self.sent + 1) & 0x3FFFFFFF
-                self.rt_sent = (self.rt_sent + 1) & 0x3FFFFFFF
                 return False
         return Output.put_realtime(self, byte)
 
@@ -414,7 +405,6 @@ class PioOutput(Output):
         sm.run(self.rt_exec[self.rt[head] & 7])
         self.rt_head = (head + 1) & _RT_MASK
         self.rt_waiting = True
-        self.sent = (self.sent + 1) & 0x3FFFFFFF
         return 1
 
     def _stream(self, lane):
@@ -432,5 +422,4 @@ class PioOutput(Output):
                 self.sysex = None
                 break
         lane[_LANE_HEAD] = head
-        self.sysex_sent = (self.sysex_sent + n) & 0x3FFFFFFF
         return n

@@ -42,7 +42,6 @@ class StreamParser:
         self.sysex_bytes = 0
         self.sysex_mark = -1  # sysex_bytes at the last timeout check (app.py)
         self.bytes_seen = 0  # wraps; the self-test watches it
-        self.sysex_total = 0  # SysEx data bytes ever, wraps (the simulator's cost model)
         # Error counters (never reset by the parser; the app reports them).
         self.aborted = 0  # a new status cut a pending message short
         self.stray_data = 0  # data bytes with no status (also break 0x00 bytes)
@@ -93,7 +92,6 @@ class StreamParser:
                     while i < n and buf[i] < 0x80:
                         i += 1
                     self.sysex_bytes += i - start
-                    self.sysex_total = (self.sysex_total + i - start) & 0x3FFFFFFF
                     sink.sysex_data(source, buf, start, i)
                 elif not status:
                     self.stray_data += 1  # no status yet, or a break's 0x00 bytes

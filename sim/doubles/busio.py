@@ -340,7 +340,7 @@ class UART:
             view[done : done + len(chunk)] = chunk
             done += len(chunk)
         if done:
-            self._chip.work("read", done)
+            self._chip.work("read", bytes(view[:done]), self)
         return done if done else None
 
     def readline(self) -> bytes | None:
@@ -367,7 +367,7 @@ class UART:
             data = data[args[0] : args[0] + args[1]]
         if self._tx is None:
             raise ValueError("No tx pin")
-        chip.work("write", len(data))
+        chip.work("write", data, self)
         for byte in data:
             while len(self._tx_fifo) >= HW_FIFO:
                 chip.wait_for_event("busio.UART.write")

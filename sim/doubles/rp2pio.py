@@ -584,6 +584,14 @@ class _Buffer:
         return len(self.view)
 
 
+def _low_bytes(obj: object) -> bytes:
+    """The low byte of each element of a buffer handed to background_write (the bytes
+    the transmitter program shifts out), for the runner's meter."""
+    if obj is None:
+        return b""
+    return bytes(int(v) & 0xFF for v in _Buffer(obj).view.tolist())
+
+
 def _element(value: int, stride: int, swap: bool) -> int:
     value = int(value) & ((1 << (8 * stride)) - 1)
     if swap and stride > 1:
@@ -1166,7 +1174,7 @@ class StateMachine:
         swap: bool = False,
     ) -> None:
         # first: the clock moves to when the CPU gets here, then the machine runs up to it
-        self._chip.work("write", len(_Buffer(once)) if once is not None else 0)
+        self._chip.work("write", _low_bytes(once), self)
         self._check()
         if not self._has_tx:
             raise RuntimeError("No out in program")

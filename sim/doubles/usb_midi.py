@@ -54,7 +54,7 @@ class PortIn:
         data = self._take(n)
         view[: len(data)] = data
         if data:
-            self._chip.work("read", len(data))
+            self._chip.work("read", bytes(data), self)
         return len(data)
 
 
@@ -71,7 +71,7 @@ class PortOut:
         usb = self._chip.usb
         if not usb.connected or not usb.midi_enabled:
             return 0
-        self._chip.work("write", len(data))
+        self._chip.work("write", data, self)
         usb.drain()
         now = self._chip.clock.now_us
         done = 0
