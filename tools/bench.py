@@ -270,17 +270,26 @@ app.panel = Panel(_Keys(), _Event(), {n: _Led() for n in ("P1", "P2", "P3", "P4"
 _FIT_READ_SIZES = (1, 2, 4, 16)
 
 
-def _per_iteration(mp: MicroPython, loop: str) -> float:
-    """Fuel of one iteration of `loop` (a `for` over range(%d)): 600 iterations less 100,
-    so the loop's own set-up cancels out."""
-    return (mp.fuel(loop % 600) - mp.fuel(loop % 100)) / 500
+def _loop_fuel(mp: MicroPython, names: str, body: str, count: int) -> int:
+    """Fuel of `body` run `count` times inside a function that has `names` (the guest's
+    objects it uses, comma-separated) as locals, as the engine has its objects: a global
+    lookup's cost depends on where the name falls in the guest's globals, so measured at
+    module level the same call costs a few hundred units more or less with the name of
+    the loop variable."""
+    mp.run("def _measured(_n, %s):\n for _i in range(_n):\n  %s"
+           % (names, body.replace("\n", "\n  ")))
+    return mp.fuel("_measured(%d, %s)" % (count, names))
 
 
-def _per_call(mp: MicroPython, code: str, base: str = "pass") -> float:
+def _per_iteration(mp: MicroPython, names: str, body: str) -> float:
+    """Fuel of one run of `body`: 600 runs less 100, so the loop's set-up cancels out."""
+    return (_loop_fuel(mp, names, body, 600) - _loop_fuel(mp, names, body, 100)) / 500
+
+
+def _per_call(mp: MicroPython, names: str, code: str, base: str = "pass") -> float:
     """Fuel of `code` run after `base`, less `base` alone, 200 times over."""
-    with_code = mp.fuel("for _i in range(200):\n " + base + "\n " + code)
-    without = mp.fuel("for _i in range(200):\n " + base)
-    return (with_code - without) / 200
+    with_code = _loop_fuel(mp, names, base + "\n" + code, 200)
+    return (with_code - _loop_fuel(mp, names, base, 200)) / 200
 
 
 def fit_cost_model(lib: Path) -> dict:
@@ -308,15 +317,15 @@ def fit_cost_model(lib: Path) -> dict:
     """
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, b"\xf8", 1)
-        pass_fuel = _per_iteration(mp, "for _i in range(%d): app.step()")
+        pass_fuel = _per_iteration(mp, "app", "app.step()")
         mp.run(_BUSY)
-        busy_fuel = (_per_iteration(mp, "for _i in range(%d): app.step()") - pass_fuel) / 4
+        busy_fuel = (_per_iteration(mp, "app", "app.step()") - pass_fuel) / 4
         # a call of App._read_uarts with no UARTs (the guest's): taken off each run below
-        look_fuel = _per_iteration(mp, "for _i in range(%d): app._read_uarts(app.rx)")
+        look_fuel = _per_iteration(mp, "app", "app._read_uarts(app.rx)")
         # housekeeping (keys, then LEDs, on alternate runs) with the board's 5 keys and 6 LEDs
         mp.run(_PANEL)
         housekeeping_fuel = _per_iteration(
-            mp, "for _i in range(%d):\n app.housekeeping_runs += 1\n app._housekeeping(_i * 4)")
+            mp, "app", "app.housekeeping_runs += 1\napp._housekeeping(_i * 4)")
     runs = [
         _counted(lib, "mixed", mixed_stream(160), outputs, chunk, pass_fuel, busy_fuel,
                  look_fuel)
@@ -402,9 +411,9 @@ def _poll_fuel(lib: Path) -> float:
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, b"\xf8", 1)
         mp.run(_POLL)
-        both = _per_call(mp, "app._read_uarts(_rx)")
-        c_call = _per_call(mp, "_bio.tell()")
-        attribute = _per_call(mp, "_u.in_waiting")
+        both = _per_call(mp, "app, _rx", "app._read_uarts(_rx)")
+        c_call = _per_call(mp, "_bio", "_bio.tell()")
+        attribute = _per_call(mp, "_u", "_u.in_waiting")
     return both / 2 + c_call - attribute
 
 
@@ -430,11 +439,11 @@ def _standin_surplus(lib: Path) -> dict:
         _setup_engine(mp, FOUR_OUTPUTS, b"\x90\x3c\x64" * 20, 1)
         mp.run(_SURPLUS)
 
-        c_call = _per_call(mp, "_bio.readinto(_one)", "_bio.seek(0)")
-        read = _per_call(mp, "feed.readinto(_rx)", "feed.index = 0")
-        write = _per_call(mp, "_sm.background_write(once=_v)")
-        run = _per_call(mp, "_sm.run(_x)")
-        ack = _per_call(mp, "_sm.readinto(_acks, end=1)", "_sm.in_waiting = 1")
+        c_call = _per_call(mp, "_bio, _one", "_bio.readinto(_one)", "_bio.seek(0)")
+        read = _per_call(mp, "feed, _rx", "feed.readinto(_rx)", "feed.index = 0")
+        write = _per_call(mp, "_sm, _v", "_sm.background_write(once=_v)")
+        run = _per_call(mp, "_sm, _x", "_sm.run(_x)")
+        ack = _per_call(mp, "_sm, _acks", "_sm.readinto(_acks, end=1)", "_sm.in_waiting = 1")
     return {
         "c_call": round(c_call, 1),
         "read": round(read - c_call, 1),
