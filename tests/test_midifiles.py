@@ -110,7 +110,7 @@ SYSEX_CUT = pytest.mark.xfail(
     strict=True,
     reason="LIMIT: a 2 KB SysEx at full wire rate to the 7 outputs of preset 4 needs more CPU "
     "than the 320 us a byte the wire gives (sim/cost_model.json: each output costs ~5.2k fuel "
-    "a SysEx byte plus ~34k a DMA write, at 7.13 ns/fuel): the 127-byte lanes fill and it is "
+    "a SysEx byte plus ~33k a DMA write, at 7.13 ns/fuel): the 127-byte lanes fill and it is "
     "cut (closed with F7, counted); to one output it passes whole",
 )
 

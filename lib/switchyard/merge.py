@@ -315,32 +315,25 @@ class PioOutput(Output):
         if sm.pending:  # (pending_write since CircuitPython 9.2; 9.0 and 9.1 lack it)
             return rt  # a batch already waits behind the one DMA is moving
         ring = self.ring
-        head = ring[HEAD]
-        tail = ring[TAIL]
         buf = self.buf
         n = 0
-        batch = False
-        lane = self.sysex
-        if lane is not None:
-            n = self._stream(lane)
-        elif self.left:
-            # The rest of a message _fill() began behind a SysEx: all of it, then a batch.
-            pos = self.pos
-            left = self.left
-            msg = self.msg
-            buf[0] = msg[pos]
-            if left == 2:
-                buf[1] = msg[pos + 1]
-            n = left
-            self.left = 0
-            batch = True
-        elif head == tail:
-            if self.rt_head == self.rt_tail:
-                self.busy = False  # drained; the router sets it again
-            return rt
-        else:
-            batch = True
-        if batch:
+        if self.sysex is None:
+            head = ring[HEAD]
+            tail = ring[TAIL]
+            if self.left:
+                # The rest of a message _fill() began behind a SysEx: all of it, then a batch.
+                pos = self.pos
+                left = self.left
+                msg = self.msg
+                buf[0] = msg[pos]
+                if left == 2:
+                    buf[1] = msg[pos + 1]
+                n = left
+                self.left = 0
+            elif head == tail:
+                if self.rt_head == self.rt_tail:
+                    self.busy = False  # drained; the router sets it again
+                return rt
             # Whole messages straight from the ring: the common case under load.
             running = self.running
             while head != tail and n <= _PIO_BATCH - 3:
@@ -362,8 +355,10 @@ class PioOutput(Output):
             self.running = running
             if n == 0:
                 n = self._fill(buf, 0, _PIO_BATCH)  # a SysEx marker first in the ring
+        else:
+            n = self._stream(self.sysex)
         if n:
-            sm.background_write(once=self.views[n])
+            sm.background_write(self.views[n])  # `once`, positional: no keyword to match
             # The next batch goes in the other buffer: DMA reads this one until it is done,
             # and by the time `pending` is 0 again it has finished with the other.
             self.buf, self.spare = self.spare, buf
