@@ -137,23 +137,27 @@ def studio_report(sim: Simulation, devices: dict[str, str]) -> dict:
     return report
 
 
+def run_studio(seconds: float, cost: CostModel | None = None) -> tuple[Simulation, dict]:
+    """The studio scenario (presets.json; the Digitakt on A, the Keystep on B) run to its
+    end: the simulation and its report (the demo, and tools/bench.py's timing figures)."""
+    sim = Simulation(presets_path=REPO / "presets.json", cost=cost)
+    sim.play("A", scenario.digitakt(seconds))
+    sim.play("B", scenario.keystep(seconds - 0.5))
+    sim.run()
+    devices = json.loads((REPO / "presets.json").read_text()).get("devices", {})
+    return sim, studio_report(sim, devices)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    dt = scenario.digitakt(args.seconds)
-    ks = scenario.keystep(args.seconds - 0.5)
-    write_jsonl(out / "digitakt.jsonl", dt)
-    write_jsonl(out / "keystep.jsonl", ks)
+    write_jsonl(out / "digitakt.jsonl", scenario.digitakt(args.seconds))
+    write_jsonl(out / "keystep.jsonl", scenario.keystep(args.seconds - 0.5))
     console = io.StringIO()
     with contextlib.redirect_stdout(console):  # the box's serial console
-        sim = Simulation(presets_path=REPO / "presets.json")
-        sim.play("A", dt)
-        sim.play("B", ks)
-        sim.run()
+        sim, report = run_studio(args.seconds)
     sim.write(out)
     (out / "console.txt").write_text(console.getvalue())
-    devices = json.loads((REPO / "presets.json").read_text()).get("devices", {})
-    report = studio_report(sim, devices)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     router = sim.app.router
     print("Switchyard studio demo: %.1f s of Digitakt (in A) and Keystep (in B), preset %d \"%s\""

@@ -553,17 +553,10 @@ def simulate(seconds: float, load_seconds: float) -> dict:
 
 
 def _studio(seconds: float, cost=None) -> dict:
-    """The studio scenario (Digitakt on A, Keystep on B, presets.json): its report."""
-    from sim import scenario
-    from sim.cli import studio_report
-    from sim.runner import Simulation
+    """The studio scenario's report (sim.cli.run_studio)."""
+    from sim.cli import run_studio
 
-    sim = Simulation(presets_path=REPO / "presets.json", cost=cost)
-    sim.play("A", scenario.digitakt(seconds))
-    sim.play("B", scenario.keystep(seconds - 0.5))
-    sim.run()
-    devices = json.loads((REPO / "presets.json").read_text()).get("devices", {})
-    return studio_report(sim, devices)
+    return run_studio(seconds, cost)[1]
 
 
 def _full_load(routes: list, seconds: float, cost=None):
