@@ -130,7 +130,7 @@ class Simulation:
             finally:
                 self.chip.meter = None
             self.passes += 1
-            dt = cost.us(cost.pass_fuel + meter.fuel(busy, app.housekeeping_runs - hk_before))
+            dt = cost.pass_us(*meter.counts(busy, app.housekeeping_runs - hk_before))
             # The meter has already moved the clock to the pass's last write or look; the
             # rest of the pass (its fixed cost, housekeeping) runs from there.
             end = meter.start_us + dt
@@ -305,13 +305,14 @@ class _PassMeter:
             self.out_bytes += len(data)
             self.sysex_out += self._sysex_bytes(port, data, True)
         # so far, with one busy output's share for each write
-        at = self.start_us + self.cost.us(self.fuel(self.writes))
+        fuel = self.cost.work_fuel(*self.counts(self.writes))
+        at = self.start_us + self.cost.us(fuel)
         if at > self.clock.now_us:
             self.clock.advance_to(at)
 
-    def fuel(self, busy_outputs: int, housekeeping: int = 0) -> float:
-        """The work fuel of what the pass has done so far (CostModel.work_fuel)."""
-        return self.cost.work_fuel(
+    def counts(self, busy_outputs: int, housekeeping: int = 0) -> tuple[int, ...]:
+        """What the pass has done so far, as CostModel.work_fuel and pass_us take it."""
+        return (
             self.bytes_in, self.out_bytes + self.realtime, busy_outputs, housekeeping,
             self.sysex_in, min(self.sysex_out, self.out_bytes), self.reads, self.writes,
             self.realtime, self.polls,
