@@ -4,15 +4,10 @@ outputs, SysEx bytes. The runner counts them from what the doubles are asked to 
 
 from __future__ import annotations
 
-from sim_helpers import Simulation
+from sim_helpers import Simulation, everything_route, write_presets
 from sim_helpers import cost_model as model
 
 from sim.cost import CostModel
-
-ONE_TO_ONE = (
-    '{"version": 1, "presets": [{"name": "A to 1", "routes": [{"from": "A", "to": ["1"]}]}]}'
-)
-USB_TO_ONE = ONE_TO_ONE.replace('"A"', '"USB"')
 
 
 def test_pass_cost_adds_every_term_once():
@@ -50,8 +45,8 @@ def test_one_clock_to_four_outputs_is_one_read_and_four_realtime_bytes():
 
 
 def test_a_clock_that_waits_for_y_is_still_charged_as_realtime_not_as_a_write(tmp_path):
-    presets = tmp_path / "presets.json"
-    presets.write_text(USB_TO_ONE)
+    presets = write_presets(tmp_path / "presets.json",
+                            [{"name": "USB to 1", "routes": [everything_route("USB", ("1",))]}])
     # Two clocks in one USB packet: the first goes into Y at once, the second waits in
     # the output's realtime ring until the program has taken the first, and the pacer
     # puts it in Y on a later pass. Still one `set y` each, and no DMA write.
@@ -62,8 +57,8 @@ def test_a_clock_that_waits_for_y_is_still_charged_as_realtime_not_as_a_write(tm
 
 
 def test_a_sysex_is_charged_at_the_sysex_rates_in_and_out(tmp_path):
-    presets = tmp_path / "presets.json"
-    presets.write_text(ONE_TO_ONE)
+    presets = write_presets(tmp_path / "presets.json",
+                            [{"name": "A to 1", "routes": [everything_route("A", ("1",))]}])
     # F0, 10 data bytes with a clock among them, F7; to output 1
     sysex = [(10_000, bytes([0xF0, 1, 2, 3, 4, 5, 0xF8, 6, 7, 8, 9, 10, 0xF7]))]
     assert cpu_us(model(sysex_in_byte_fuel=1000), sysex, presets) == 10
