@@ -12,7 +12,7 @@ from sim.cost import CostModel
 
 def test_pass_cost_adds_every_term_once():
     m = CostModel(2.0, 1000, 100, 10, 7, "t", 11_000, 50, 5, 2000, 3000, 500)
-    # 6 bytes in (2 of SysEx), 9 out (3 of SysEx, 2 realtime put straight out), 3 busy
+    # 6 bytes in (2 of SysEx), 9 out (3 of SysEx, 2 realtime put in Y), 3 busy
     # outputs, one housekeeping run, 2 reads, 2 writes
     fuel = (1000 + 4 * 100 + 2 * 50 + 4 * 10 + 3 * 5 + 3 * 7 + 11_000 + 2 * 2000 + 2 * 3000
             + 2 * 500)
@@ -29,7 +29,8 @@ def test_a_model_file_without_the_newer_terms_still_loads(tmp_path):
 
 
 def cpu_us(cost: CostModel, events, presets=None, port="A") -> int:
-    sim = Simulation(presets, preset=1, cost=cost)  # Studio: clock to 1, 3, 4, 5; A ch 1 to 4
+    # presets.json's Studio unless given: clock to 1, 3, 4, 5; A ch 1 to 4
+    sim = Simulation(presets, preset=1, cost=cost)
     sim.play(port, events)
     sim.run()
     return sim.busy_us
