@@ -513,9 +513,7 @@ def simulate(seconds: float, load_seconds: float) -> dict:
     result["latency_free_cpu_us"] = _pick(_studio(seconds, CostModel.free())["latency_us"])
     ladder = {}
     for scale in (0.25, 0.5, 0.75):
-        cost = CostModel.load()
-        cost.ns_per_fuel *= scale
-        ladder[str(scale)] = _pick(_studio(seconds, cost)["latency_us"])
+        ladder[str(scale)] = _pick(_studio(seconds, _scaled_cost(scale))["latency_us"])
     result["latency_at_cost_scale"] = ladder
     # Both inputs at 100 % of the wire (3-byte messages back to back, no running status,
     # so an output needs exactly its input's bandwidth): each input to its own output
@@ -541,15 +539,22 @@ def simulate(seconds: float, load_seconds: float) -> dict:
     # The margin of the heaviest load: the fan-out with every cost scaled up (20 s each)
     margin = {}
     for scale in (1.1, 1.25):
-        cost = CostModel.load()
-        cost.ns_per_fuel *= scale
-        sim = _full_load(fanout, 20.0, cost)
+        sim = _full_load(fanout, 20.0, _scaled_cost(scale))
         margin[str(scale)] = sim.summary()["drops"]
         # 3-byte messages, each to two outputs
         messages = 2 * sum(len(log) for log in sim.inputs().values()) // 3
     result["load_fanout_drops_at_cost_scale"] = margin
     result["load_fanout_margin_messages"] = messages
     return result
+
+
+def _scaled_cost(scale: float):
+    """sim/cost_model.json with every cost `scale` times as high (a slower or faster CPU)."""
+    from sim.cost import CostModel
+
+    cost = CostModel.load()
+    cost.ns_per_fuel *= scale
+    return cost
 
 
 def _studio(seconds: float, cost=None) -> dict:
