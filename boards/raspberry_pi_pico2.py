@@ -9,6 +9,8 @@ keeps the two in step.
 BOARD_ID = "raspberry_pi_pico2"
 CHIP = "RP2350"
 PIO_STATE_MACHINES = 12
+# The RP2350's qualified clock is its default, 150 MHz: nothing to change.
+CPU_HZ = 150_000_000
 
 # Same pinout as the Pico: the same jacks, buttons and LEDs on the same GPIOs.
 from boards.raspberry_pi_pico import BUTTONS, INPUTS, LEDS, OUTPUTS  # noqa: E402, F401

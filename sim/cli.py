@@ -162,7 +162,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     router = sim.app.router
     print("Switchyard studio demo: %.1f s of Digitakt (in A) and Keystep (in B), preset %d \"%s\""
           % (args.seconds, router.preset_index + 1, router.presets[router.preset_index].name))
-    print("cost model: %s" % sim.cost.source)
+    print("cost model: %s; CPU at %d MHz"
+          % (sim.cost.source, sim.cost.ns_per_fuel_clk_hz // 1_000_000))
     lines = console.getvalue().splitlines()
     print("serial console: %d lines in %s (the last: %s)"
           % (len(lines), out / "console.txt", lines[-1] if lines else "none"))

@@ -6,6 +6,9 @@ realtime bytes put in a PIO transmitter's Y (one `set y` each) + busy_output_fue
 outputs serviced + housekeeping_fuel (on the passes that update the buttons and LEDs) +
 poll_fuel * looks at a UART inside the pass (past the one at its top, which pass_fuel has),
 with SysEx data bytes at their own (lower) rates in and out, and  time = fuel * ns_per_fuel.
+ns_per_fuel holds at the system clock ns_per_fuel_clk_hz (the RP2040's 125 MHz default);
+the runner takes it to the clock the firmware runs the chip at (at_clock: the interpreter's
+time scales with the clock, see tools/calibrate.py CLOCK_SCALING).
 The runner places that time inside the pass: a write, a realtime byte or a look at a UART
 happens only after the work fuel of what the pass did before it, and its own
 (sim.runner._PassMeter); pass_fuel and housekeeping come after the last of those. The
@@ -28,6 +31,7 @@ would on a Pico.
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -50,8 +54,10 @@ class CostModel:
         write_fuel: float = 0.0,
         realtime_fuel: float = 0.0,
         poll_fuel: float = 0.0,
+        ns_per_fuel_clk_hz: int = 125_000_000,
     ):
         self.ns_per_fuel = ns_per_fuel
+        self.ns_per_fuel_clk_hz = ns_per_fuel_clk_hz
         self.pass_fuel = pass_fuel
         self.in_byte_fuel = in_byte_fuel
         self.out_byte_fuel = out_byte_fuel
@@ -85,12 +91,21 @@ class CostModel:
             data.get("write_fuel", 0.0),
             data.get("realtime_fuel", 0.0),
             data.get("poll_fuel", 0.0),
+            data.get("ns_per_fuel_clk_hz", 125_000_000),
         )
 
     @classmethod
     def free(cls) -> CostModel:
         """No CPU cost: an infinitely fast Pico (for tests of logic, not timing)."""
         return cls(0.0, 0.0, 0.0, 0.0, 0.0, "free", 0.0)
+
+    def at_clock(self, clk_sys_hz: int) -> CostModel:
+        """The same model on a chip running at clk_sys_hz: every fuel figure stays (it counts
+        instructions), each takes clk_hz / clk_sys_hz as long."""
+        model = copy.copy(self)
+        model.ns_per_fuel = self.ns_per_fuel * self.ns_per_fuel_clk_hz / clk_sys_hz
+        model.ns_per_fuel_clk_hz = clk_sys_hz
+        return model
 
     def pass_us(self, *counts: int, **named: int) -> int:
         """CPU time of one pass doing what `counts` say (see work_fuel), with its fixed
@@ -137,6 +152,7 @@ class CostModel:
     def as_dict(self) -> dict:
         return {
             "ns_per_fuel": self.ns_per_fuel,
+            "ns_per_fuel_clk_hz": self.ns_per_fuel_clk_hz,
             "pass_fuel": self.pass_fuel,
             "in_byte_fuel": self.in_byte_fuel,
             "out_byte_fuel": self.out_byte_fuel,

@@ -55,6 +55,8 @@ class Simulation:
             self.chip.clock.advance_to(0)  # held before power-up: the pin is low at boot
         self.module = load_firmware(self.chip)
         self.app = self.module.build(str(presets_path))
+        # build() has set the CPU clock the board file asks for: time the passes at it.
+        self.cost = self.cost.at_clock(self.chip.clk_sys_hz)
         self.rx_pins = {name: pin for name, _, pin in self.board.INPUTS}
         self.tx_pins = {name: pin for name, _, pin in self.board.OUTPUTS}
         self.loopback = loopback or {}  # output port -> input port (a cable on the desk)

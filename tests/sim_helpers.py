@@ -50,7 +50,8 @@ def free_sim(**kwargs) -> Simulation:
 
 
 def cost_model(**fuel: float) -> CostModel:
-    """1 fuel = 1 ns, every term 0 but those given (timing tests with round numbers)."""
+    """1 fuel = 1 ns on the Pico at the clock its firmware sets (the board file's CPU_HZ),
+    every term 0 but those given (timing tests with round numbers)."""
     terms = {
         "pass_fuel": 0.0, "in_byte_fuel": 0.0, "out_byte_fuel": 0.0, "busy_output_fuel": 0.0,
         "housekeeping_fuel": 0.0, "sysex_in_byte_fuel": 0.0, "sysex_out_byte_fuel": 0.0,
@@ -62,6 +63,7 @@ def cost_model(**fuel: float) -> CostModel:
         terms["busy_output_fuel"], "test", terms["housekeeping_fuel"],
         terms["sysex_in_byte_fuel"], terms["sysex_out_byte_fuel"], terms["read_fuel"],
         terms["write_fuel"], terms["realtime_fuel"], terms["poll_fuel"],
+        board_file().CPU_HZ,
     )
 
 

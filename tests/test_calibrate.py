@@ -66,3 +66,16 @@ def test_cli_writes_json_with_the_recommended_value_and_its_sources(tmp_path):
     )
     assert data["ns_per_fuel_rp2350"] < data["ns_per_fuel"]
     assert f"RP2040 @ 125 MHz: {data['ns_per_fuel']:.3f} ns per fuel" in run.stdout
+
+
+def test_the_interpreter_time_published_at_two_clocks_scales_with_the_clock():
+    # The simulator takes ns_per_fuel from 125 MHz to the clock the firmware sets.
+    assert calibrate.CLOCK_SCALING
+    for pair in calibrate.CLOCK_SCALING:
+        (low, t_low), (high, t_high) = sorted(pair["seconds_at_mhz"].items())
+        assert abs((t_low / t_high) / (high / low) - 1) < 0.01, pair["name"]
+
+
+def test_the_calibration_says_which_clock_it_holds_at():
+    result = calibrate.calibrate({"int_add_iteration": 1000.0, "fib_call": 2000.0})
+    assert result["ns_per_fuel_clk_hz"] == 125_000_000

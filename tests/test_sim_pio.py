@@ -297,3 +297,37 @@ def test_wire_matches_the_cycle_by_cycle_emulator(chip, seed):
     got = simulate(chip, normal, realtime, end)
     assert got == expected
     assert len(got) >= 10
+
+
+def test_a_state_machine_made_after_a_clock_change_divides_the_new_clock(chip):
+    from sim.doubles import microcontroller
+
+    microcontroller.cpu.frequency = 200_000_000
+    assert chip.clk_sys_hz == 200_000_000 and microcontroller.cpu.frequency == 200_000_000
+    sm = midi_sm(board.GP2)
+    assert sm.frequency == 250_000  # 200 MHz / 800 exactly
+    # Made before a change, its bit time would be off on the chip: the double refuses.
+    with pytest.raises(RuntimeError, match="baud rates were set from the old clock"):
+        microcontroller.cpu.frequency = 125_000_000
+    sm.deinit()
+    microcontroller.cpu.frequency = 125_000_000
+    assert chip.clk_sys_hz == 125_000_000
+
+
+@pytest.mark.parametrize("hz", [199_999_000, 1_000, 300_000_000_000])
+def test_a_clock_the_pll_cannot_make_is_refused_as_circuitpython_does(chip, hz):
+    from sim.doubles import microcontroller
+
+    with pytest.raises(ValueError, match="Invalid frequency"):
+        microcontroller.cpu.frequency = hz
+    assert chip.clk_sys_hz == 125_000_000
+
+
+def test_the_pll_check_finds_the_clocks_pico_sdk_finds():
+    from sim.doubles.microcontroller import pll_can_make
+
+    # 12 MHz x fbdiv / (postdiv1 x postdiv2), VCO 750..1600 MHz
+    for khz in (125_000, 133_000, 150_000, 200_000, 48_000, 250_000):
+        assert pll_can_make(khz), khz
+    for khz in (199_999, 201_000 + 500, 0, 1_700_000):
+        assert not pll_can_make(khz), khz

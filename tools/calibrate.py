@@ -119,6 +119,25 @@ SOURCES = [
     },
 ]
 
+# The interpreter's time scales with the system clock: the same program published at two
+# clocks of one chip. The simulator relies on it to take ns_per_fuel (at 125 MHz) to the
+# clock the firmware sets (boards/*.py CPU_HZ); tests/test_calibrate.py holds each pair to
+# within 1 % of the clock ratio.
+CLOCK_SCALING = [
+    {
+        "name": "fib(24), Pico (RP2040), MicroPython",
+        "seconds_at_mhz": {125: 1.785616, 250: 0.892816},
+        "ref": "https://github.com/DrKRR/Performance-Analysis-of-Raspberry-Pi-Pico-Boards "
+        "README.md",
+    },
+    {
+        "name": "fib(24), Pico 2 (Cortex-M33), MicroPython",
+        "seconds_at_mhz": {125: 1.122360, 250: 0.561120},
+        "ref": "https://github.com/DrKRR/Performance-Analysis-of-Raspberry-Pi-Pico-Boards "
+        "README.md",
+    },
+]
+
 # MicroPython's own perf suite on the Pico 2, for scale only: its code is not vendored here, so
 # these are not re-measured. Fuel measured once with micropython/micropython
 # tests/perf_bench/bm_*.py at 44b549fb, parameters for N=168 M=100; seconds from the score
@@ -209,8 +228,10 @@ def calibrate(fuel_per_unit: dict[str, float]) -> dict[str, object]:
     def slowest(chip: str) -> float:
         return max(float(s["ns_per_fuel"]) for s in sources if s["chip"] == chip)
 
+    (rp2040_mhz,) = {int(s["mhz"]) for s in sources if s["chip"] == "RP2040"}
     return {
         "ns_per_fuel": slowest("RP2040"),
+        "ns_per_fuel_clk_hz": rp2040_mhz * 1_000_000,
         "ns_per_fuel_rp2350": slowest("RP2350"),
         "fuel_per_unit": fuel_per_unit,
         "sources": sources,

@@ -49,6 +49,29 @@ def load_board_file(board_id):
     return sys.modules[name]
 
 
+def set_cpu_clock(cpu, hz):
+    """Run the CPU at `hz`, the board file's CPU_HZ; return a line for the log.
+
+    Called before any UART, PIO state machine or pin is made: a UART's baud divisor and a
+    state machine's clock divider are worked out from the system clock when they are made
+    (CircuitPython's docs: "set the CPU frequency before initializing other systems").
+    A CircuitPython that cannot set it (AttributeError, NotImplementedError) or a clock the
+    PLL cannot make (ValueError) leaves the box working at the clock it has, only slower.
+    """
+    now = cpu.frequency
+    if not hz or now == hz:
+        return "cpu at %d MHz" % (now // 1000000)
+    try:
+        cpu.frequency = hz
+    except Exception as err:  # any refusal: keep the clock, keep running
+        return (
+            "cpu stays at %d MHz, %d MHz refused (%s: %s): the box works, with more latency;"
+            " CircuitPython 9 or 10 sets it (docs/INSTALL.md)"
+            % (now // 1000000, hz // 1000000, type(err).__name__, err)
+        )
+    return "cpu at %d MHz" % (cpu.frequency // 1000000)
+
+
 def nvm_read_preset(nvm, count):
     """Last chosen preset from NVM, or 0 when the record is missing or torn."""
     if nvm is None or len(nvm) < 3:
@@ -380,6 +403,8 @@ def build(presets_path=PRESETS_PATH):
     from switchyard.ports import UartOut, UsbIn, UsbOut
 
     bf = load_board_file(board.board_id)
+    # First, before any peripheral exists (see set_cpu_clock).
+    log(set_cpu_clock(microcontroller.cpu, getattr(bf, "CPU_HZ", 0)))
 
     def pin(name):
         try:

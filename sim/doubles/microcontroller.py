@@ -1,8 +1,10 @@
 """Double of `microcontroller` (RP2040/RP2350 port).
 
 Models: Pin (the GPIO objects board.* hands out, not constructible), the `pin` module
-(GPIO0..GPIO29), `cpu` (frequency 125 MHz / 150 MHz, a fixed 27 C temperature, 3.3 V,
-uid, reset_reason), `nvm`, reset() (raises sim.chip.SimReset), on_next_reset(), RunMode,
+(GPIO0..GPIO29), `cpu` (frequency 125 MHz / 150 MHz at power-up, settable to what the PLL makes
+exactly, as on the chip; changing it while a UART or PIO state machine exists raises, since
+their baud rates would be wrong on the chip; a fixed 27 C temperature, 3.3 V, uid,
+reset_reason), `nvm`, reset() (raises sim.chip.SimReset), on_next_reset(), RunMode,
 ResetReason, delay_us() (busy wait: advances the virtual clock), disable_interrupts() /
 enable_interrupts() (UART RX interrupts, keypad scans and DMA buffer switches wait).
 
@@ -15,7 +17,8 @@ Stall times are the typical values of the Pico's W25Q16JV flash datasheet (AC
 characteristics): sector erase tSE 45 ms (max 400 ms), page program tPP 0.4 ms (max 3 ms).
 The same figures are used for the Pico 2's flash. Each write adds 1 to chip.nvm_writes.
 While the stall lasts the UARTs' hardware FIFOs keep receiving (32 bytes, then overrun).
-Left out: watchdog (None), cpus, cpu.frequency setter, flash wear.
+Left out: watchdog (None), cpus, the core voltage and its 10 ms settling at a clock
+change, flash wear.
 """
 
 from __future__ import annotations
@@ -70,6 +73,27 @@ class Processor:
     @property
     def frequency(self) -> int:
         return self._chip.clk_sys_hz
+
+    @frequency.setter
+    def frequency(self, value: int) -> None:
+        # shared-bindings/microcontroller/Processor.c, then ports/raspberrypi/common-hal/
+        # microcontroller/Processor.c: kHz the PLL can make exactly, or ValueError.
+        hz = int(value)
+        if hz < 0:
+            raise ValueError("frequency must be >= 0")
+        if not pll_can_make(hz // 1000):
+            raise ValueError("Invalid frequency")
+        chip = self._chip
+        live = [u for u in chip._uarts if u is not None]
+        live += [sm for block in chip._pio for sm in block["sms"] if sm is not None]
+        if live and hz // 1000 * 1000 != chip.clk_sys_hz:
+            # Not an error CircuitPython raises: on the chip the change goes through, and
+            # every UART and state machine made before it runs at a wrong baud rate.
+            raise RuntimeError(
+                "simulator: cpu.frequency changed while %d UART(s) / PIO state machine(s) "
+                "exist: their baud rates were set from the old clock" % len(live)
+            )
+        chip.clk_sys_hz = hz // 1000 * 1000
 
     @property
     def temperature(self) -> float:
@@ -149,6 +173,24 @@ class ByteArray:
             chip.nvm[start : start + len(new)] = new
         finally:
             chip.enable_irq()
+
+
+XOSC_KHZ = 12_000
+PLL_VCO_KHZ = (750_000, 1_600_000)  # pico-sdk 2.x PICO_PLL_VCO_MIN/MAX_FREQ_KHZ
+
+
+def pll_can_make(khz: int) -> bool:
+    """pico-sdk check_sys_clock_khz: some fbdiv 16..320 and postdividers 1..7 give `khz`
+    exactly from the 12 MHz crystal with the VCO in range."""
+    for fbdiv in range(320, 15, -1):
+        vco = fbdiv * XOSC_KHZ
+        if not PLL_VCO_KHZ[0] <= vco <= PLL_VCO_KHZ[1]:
+            continue
+        for pd1 in range(7, 0, -1):
+            for pd2 in range(pd1, 0, -1):
+                if vco % (pd1 * pd2) == 0 and vco // (pd1 * pd2) == khz:
+                    return True
+    return False
 
 
 def reset() -> None:
