@@ -190,14 +190,14 @@ class App:
             # under load, reading between writes would split the input into more reads
             # than the CPU has time for.
             for out in self.low_sets[busy & _LOW_MASK]:
-                wrote = out.service()
+                wrote = out.pump(None)
                 if not out.busy:
                     busy &= ~out.bit
                 if wrote and got < 2:
                     got += self._read_uarts(rx)
             if busy >> _LOW_OUTPUTS:
                 for out in self.high_sets[busy >> _LOW_OUTPUTS]:
-                    wrote = out.service()
+                    wrote = out.pump(None)
                     if not out.busy:
                         busy &= ~out.bit
                     if wrote and got < 2:

@@ -74,6 +74,8 @@ class Output:
         self.pending_views = [memoryview(self.pending)[:k] for k in range(_USB_CHUNK + 1)]
         self.pending_len = 0
         self.usb_wait = 0  # passes to skip after the host took nothing
+        # What the loop calls each pass this output is busy: pump(None) does service().
+        self.pump = self.service
 
     def need_lane(self, source):
         """Make the SysEx lane for a source that routes SysEx here (at start-up only)."""
@@ -215,7 +217,7 @@ class Output:
             n += 1
         return n
 
-    def service(self):
+    def service(self, _=None):
         """Hand the port what it takes now without blocking; the number of bytes."""
         port = self.port
         if self.usb:
@@ -300,70 +302,85 @@ class PioOutput(Output):
         Output.__init__(self, name, port, False)
         self.sm = port.sm
         self.acks = port.acks
-        self.buf = port.buf  # the buffer the next batch goes in
         self.views = port.views
-        self.spare = port.buf2  # the other one: DMA may still be reading it
-        self.spare_views = port.views2
         self.rt_exec = port.rt_exec
         self.rt_waiting = False  # a realtime byte is in Y, not yet sent
+        # The pacer runs as a generator resumed once a pass: the state machine, the ring
+        # and the two DMA buffers stay in its locals, so a pass pays one resume, not a
+        # method call and a dozen attribute reads (about a third of a write's cost).
+        pump = self._pump((port.buf, port.buf2), (port.views, port.views2))
+        next(pump)
+        self.pump = pump.send
 
-    def service(self):
+    def service(self, _=None):
+        return self.pump(None)
+
+    def _pump(self, bufs, viewss):
+        """service(), one pass per resume; yields the bytes handed over (realtime too)."""
         sm = self.sm
-        rt = 0
-        if self.rt_head != self.rt_tail:
-            rt = self._realtime(sm)
-        if sm.pending:  # (pending_write since CircuitPython 9.2; 9.0 and 9.1 lack it)
-            return rt  # a batch already waits behind the one DMA is moving
         ring = self.ring
-        buf = self.buf
+        which = 0  # the buffer the next batch goes in: DMA may still read the other
         n = 0
-        if self.sysex is None:
-            head = ring[HEAD]
-            tail = ring[TAIL]
-            if self.left:
-                # The rest of a message _fill() began behind a SysEx: all of it, then a batch.
-                pos = self.pos
-                left = self.left
-                msg = self.msg
-                buf[0] = msg[pos]
-                if left == 2:
-                    buf[1] = msg[pos + 1]
-                n = left
-                self.left = 0
-            elif head == tail:
-                if self.rt_head == self.rt_tail:
-                    self.busy = False  # drained; the router sets it again
-                return rt
-            # Whole messages straight from the ring: the common case under load.
-            running = self.running
-            while head != tail and n <= _PIO_BATCH - 3:
-                word = ring[head]
-                status = word & 0xFF
-                # One C call stores the message's bytes; the word's top byte (its data
-                # length) lands past the message, in the buffer's slack or under the next.
-                if status == running:  # running is never a system status
-                    pack_into("<I", buf, n, word >> 8)  # running status: data bytes only
-                    n += word >> 24
-                elif status == _SYSEX:
-                    break  # SysEx: _stream() sends it from its lane
-                else:
-                    running = status if status < 0xF0 else 0
-                    pack_into("<I", buf, n, word)
-                    n += (word >> 24) + 1
-                head = (head + 1) & RING_MASK
-            ring[HEAD] = head
-            self.running = running
-            if n == 0:
-                n = self._fill(buf, 0, _PIO_BATCH)  # a SysEx marker first in the ring
-        else:
-            n = self._stream(self.sysex)
-        if n:
-            sm.background_write(self.views[n])  # `once`, positional: no keyword to match
-            # The next batch goes in the other buffer: DMA reads this one until it is done,
-            # and by the time `pending` is 0 again it has finished with the other.
-            self.buf, self.spare = self.spare, buf
-            self.views, self.spare_views = self.spare_views, self.views
-        return n + rt
+        while True:
+            yield n
+            rt = 0
+            if self.rt_head != self.rt_tail:
+                rt = self._realtime(sm)
+            if sm.pending:  # (pending_write since CircuitPython 9.2; 9.0 and 9.1 lack it)
+                n = rt  # a batch already waits behind the one DMA is moving
+                continue
+            buf = bufs[which]
+            n = 0
+            lane = self.sysex
+            if lane is None:
+                head = ring[HEAD]
+                tail = ring[TAIL]
+                if self.left:
+                    # The rest of a message _fill() began behind a SysEx: all of it, then
+                    # a batch.
+                    pos = self.pos
+                    left = self.left
+                    msg = self.msg
+                    buf[0] = msg[pos]
+                    if left == 2:
+                        buf[1] = msg[pos + 1]
+                    n = left
+                    self.left = 0
+                elif head == tail:
+                    if self.rt_head == self.rt_tail:
+                        self.busy = False  # drained; the router sets it again
+                    n = rt
+                    continue
+                # Whole messages straight from the ring: the common case under load.
+                running = self.running
+                while head != tail and n <= _PIO_BATCH - 3:
+                    word = ring[head]
+                    status = word & 0xFF
+                    # One C call stores the message's bytes; the word's top byte (its data
+                    # length) lands past the message, in the buffer's slack or under the
+                    # next.
+                    if status == running:  # running is never a system status
+                        pack_into("<I", buf, n, word >> 8)  # running status: data bytes only
+                        n += word >> 24
+                    elif status == _SYSEX:
+                        break  # SysEx: _stream() sends it from its lane
+                    else:
+                        running = status if status < 0xF0 else 0
+                        pack_into("<I", buf, n, word)
+                        n += (word >> 24) + 1
+                    head = (head + 1) & RING_MASK
+                ring[HEAD] = head
+                self.running = running
+                if n == 0:
+                    n = self._fill(buf, 0, _PIO_BATCH)  # a SysEx marker first in the ring
+            else:
+                n = self._stream(lane, buf)
+            if n:
+                sm.background_write(viewss[which][n])  # `once`, positional
+                # The next batch goes in the other buffer: DMA reads this one until it is
+                # done, and by the time `pending` is 0 again it has finished with the other.
+                which ^= 1
+            n += rt
 
     def put_realtime(self, byte):
         """Straight to the state machine when no realtime byte waits here and Y is free
@@ -402,9 +419,8 @@ class PioOutput(Output):
         self.rt_waiting = True
         return 1
 
-    def _stream(self, lane):
-        """A SysEx from its lane, up to its F7, as much as has come of it."""
-        buf = self.buf
+    def _stream(self, lane, buf):
+        """A SysEx from its lane into buf, up to its F7, as much as has come of it."""
         n = 0
         head = lane[_LANE_HEAD]
         tail = lane[_LANE_TAIL]
