@@ -222,7 +222,7 @@ def counted_run(app, feeds):
                 busy += 1
         for j in range(len(feeds)):
             pos[j] = feeds[j].pos
-        got = app.step()
+        got = app.loop(None)
         passes += 1
         for j in range(len(feeds)):
             if feeds[j].pos != pos[j]:
@@ -299,8 +299,8 @@ def fit_cost_model(lib: Path) -> dict:
     byte and per busy output.
 
     Measured directly where the engine allows it, fitted where it does not:
-    - pass_fuel: App.step() with no input and nothing queued;
-    - busy_output_fuel: what App.step() costs more for each of 4 outputs with a DMA batch
+    - pass_fuel: a pass (App.loop(None), as code.py runs it) with no input and nothing queued;
+    - busy_output_fuel: what a pass costs more for each of 4 outputs with a DMA batch
       already queued behind the one being moved (the usual case for a busy output: most
       passes can only wait), over a pass with nothing to do;
     - poll_fuel: one look at a UART inside a pass (App._read_uarts with nothing come, per
@@ -319,9 +319,9 @@ def fit_cost_model(lib: Path) -> dict:
     """
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, b"\xf8", 1)
-        pass_fuel = _per_iteration(mp, "app", "app.step()")
+        pass_fuel = _per_iteration(mp, "app", "app.loop(None)")
         mp.run(_BUSY)
-        busy_fuel = (_per_iteration(mp, "app", "app.step()") - pass_fuel) / 4
+        busy_fuel = (_per_iteration(mp, "app", "app.loop(None)") - pass_fuel) / 4
         # a call of App._read_uarts with no UARTs (the guest's): taken off each run below
         look_fuel = _per_iteration(mp, "app", "app._read_uarts(app.rx)")
         # housekeeping (keys, then LEDs, on alternate runs) with the board's 5 keys and 6 LEDs

@@ -81,12 +81,12 @@ class _UsbPort:
         return n
 
 def run_until_drained(app, feeds):
-    # app.step() each time: binding app.step to a name would allocate a bound method
+    # app.loop(None) each pass, as code.py runs it (the generator's send, bound at start-up)
     for f in feeds:
         f.rewind()
     passes = 0
     while True:
-        got = app.step()
+        got = app.loop(None)
         passes += 1
         if not got:
             busy = False

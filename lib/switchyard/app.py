@@ -3,7 +3,8 @@
     port.read -> StreamParser (per input) -> Router (preset) -> Output queues -> pacer -> port
 
 `main()` is what code.py calls: it builds the box from the board file and presets.json,
-then calls `App.step()` forever. The simulator calls `build()` and `step()` the same way.
+then runs one loop pass after another forever (`App.loop(None)`, the loop generator's send).
+The simulator calls `build()`, then `App.step()`, which is that same pass.
 """
 
 import sys
@@ -143,74 +144,88 @@ class App:
         self.bytes_in = 0
         self.last_traffic = 0
         self.selftest = SelfTest(self) if selftest else None
+        passes = self._passes()
+        next(passes)  # to its first yield: nothing done yet
+        self.loop = passes.send
 
     # ---- the loop ---------------------------------------------------------------------
 
     def step(self):
-        """One pass: read every input, route, pace every output. Never blocks.
+        """One pass: read every input, route, pace every output. Never blocks; returns the
+        bytes read. code.py's main() resumes the loop generator (`loop`) directly."""
+        return self.loop(None)
+
+    def _passes(self):
+        """The loop as a generator, resumed once a pass (`loop(None)`): the objects every
+        pass works on stay in its locals, so a pass pays one resume, not a method call
+        and an attribute read for each. Yields the bytes the pass read.
 
         In light traffic the UARTs are looked at again before and between the writes of
         a pass, so a clock byte that comes meanwhile does not wait for the rest of them."""
-        got = 0
         rx = self.rx
-        k = 0
-        # busio.UART, called directly: this runs every pass (_read_uarts, inlined)
-        for uart in self.uarts:
-            if uart.in_waiting:  # also moves bytes from the FIFO to the ring (ports.UartIn)
-                n = uart.readinto(rx)
-                if n:
-                    self.uart_parsers[k].feed(rx, n)
-                    got += n
-            k += 1
-        k = 0
-        for port in self.other_ports:
-            n = port.readinto(rx)
-            if n:
-                self.other_parsers[k].feed(rx, n)
-                got += n
-            k += 1
+        # busio.UART and its parser's feed, called directly: this runs every pass
+        uart_feeds = tuple(zip(self.uarts, [p.feed for p in self.uart_parsers]))
+        other_feeds = tuple(zip(self.other_ports, [p.feed for p in self.other_parsers]))
         router = self.router
-        busy = self.busy
-        touched = router.touched
-        if touched:
-            if got == 1:
-                # Light traffic (a byte a pass) and writes ahead: a clock byte that came on
-                # the other input while this one was parsed goes out before them.
-                got += self._read_uarts(rx)
-                touched = router.touched
-            router.touched = 0
-            for out in self.low_sets[touched & _LOW_MASK]:
-                out.busy = True  # the router filled its ring without a call
-            for out in self.high_sets[touched >> _LOW_OUTPUTS]:
-                out.busy = True
-            busy |= touched
-        if busy:
-            # A write takes a while: a clock byte that came meanwhile goes out after it, not
-            # after the other outputs' writes and the housekeeping. Only in light traffic:
-            # under load, reading between writes would split the input into more reads
-            # than the CPU has time for.
-            for out in self.low_sets[busy & _LOW_MASK]:
-                wrote = out.pump(None)
-                if not out.busy:
-                    busy &= ~out.bit
-                if wrote and got < 2:
-                    got += self._read_uarts(rx)
-            if busy >> _LOW_OUTPUTS:
-                for out in self.high_sets[busy >> _LOW_OUTPUTS]:
+        low_sets = self.low_sets
+        high_sets = self.high_sets
+        ticks_ms = self.ticks_ms
+        read_uarts = self._read_uarts
+        got = 0
+        while True:
+            yield got
+            got = 0
+            for uart, feed in uart_feeds:
+                if uart.in_waiting:  # also moves bytes from the FIFO to the ring (UartIn)
+                    n = uart.readinto(rx)
+                    if n:
+                        feed(rx, n)
+                        got += n
+            for port, feed in other_feeds:
+                n = port.readinto(rx)
+                if n:
+                    feed(rx, n)
+                    got += n
+            busy = self.busy
+            touched = router.touched
+            if touched:
+                if got == 1:
+                    # Light traffic (a byte a pass) and writes ahead: a clock byte that came
+                    # on the other input while this one was parsed goes out before them.
+                    got += read_uarts(rx)
+                    touched = router.touched
+                router.touched = 0
+                for out in low_sets[touched & _LOW_MASK]:
+                    out.busy = True  # the router filled its ring without a call
+                for out in high_sets[touched >> _LOW_OUTPUTS]:
+                    out.busy = True
+                busy |= touched
+            if busy:
+                # A write takes a while: a clock byte that came meanwhile goes out after it,
+                # not after the other outputs' writes and the housekeeping. Only in light
+                # traffic: under load, reading between writes would split the input into
+                # more reads than the CPU has time for.
+                for out in low_sets[busy & _LOW_MASK]:
                     wrote = out.pump(None)
                     if not out.busy:
                         busy &= ~out.bit
                     if wrote and got < 2:
-                        got += self._read_uarts(rx)
-            self.busy = busy
-        if got:
-            self.bytes_in = (self.bytes_in + got) & 0x3FFFFFFF
-        now = self.ticks_ms()
-        if ((now - self.last_ms) & _TICKS_MASK) >= _HOUSEKEEPING_MS:
-            self.last_ms = now
-            self.housekeeping_runs = (self.housekeeping_runs + 1) & 0x3FFFFFFF
-            self._housekeeping(now)
-        return got
+                        got += read_uarts(rx)
+                if busy >> _LOW_OUTPUTS:
+                    for out in high_sets[busy >> _LOW_OUTPUTS]:
+                        wrote = out.pump(None)
+                        if not out.busy:
+                            busy &= ~out.bit
+                        if wrote and got < 2:
+                            got += read_uarts(rx)
+                self.busy = busy
+            if got:
+                self.bytes_in = (self.bytes_in + got) & 0x3FFFFFFF
+            now = ticks_ms()
+            if ((now - self.last_ms) & _TICKS_MASK) >= _HOUSEKEEPING_MS:
+                self.last_ms = now
+                self.housekeeping_runs = (self.housekeeping_runs + 1) & 0x3FFFFFFF
+                self._housekeeping(now)
 
     def _read_uarts(self, rx):
         """Read and parse what every UART input has; the number of bytes."""
@@ -514,7 +529,7 @@ def _uart_index(tx_pin):
 
 def main(presets_path=PRESETS_PATH):
     app = build(presets_path)
-    step = app.step
+    loop = app.loop
     while True:
-        step()
+        loop(None)
 
