@@ -302,7 +302,6 @@ class PioOutput(Output):
         Output.__init__(self, name, port, False)
         self.sm = port.sm
         self.acks = port.acks
-        self.views = port.views
         self.rt_exec = port.rt_exec
         self.rt_waiting = False  # a realtime byte is in Y, not yet sent
         # The pacer runs as a generator resumed once a pass: the state machine, the ring
