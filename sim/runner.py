@@ -122,7 +122,7 @@ class Simulation:
             now = clock.now_us
             if limit is not None and now >= limit:
                 break
-            meter = _PassMeter(cost, clock, len(app.uarts), self._in_sysex)
+            meter = _PassMeter(cost, clock, len(app.uart_feeds), self._in_sysex)
             busy = sum(1 for out in outputs if out.busy)
             hk_before = app.housekeeping_runs
             fired_before = clock.fired

@@ -400,8 +400,7 @@ class _Uart:
         self.in_waiting = 0
 _u = _Uart()
 _bio = io.BytesIO(bytes(8))
-app.uarts = [_Uart(), _Uart()]  # the Pico's two
-app.uart_parsers = [app.parsers[0], app.parsers[0]]
+app.uart_feeds = ((_Uart(), app.parsers[0].feed), (_Uart(), app.parsers[0].feed))  # the Pico's two
 _rx = app.rx
 """
 

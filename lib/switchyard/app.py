@@ -117,17 +117,17 @@ class App:
         self.in_ports = [port for _, port in inputs]
         self.input_names = [name for name, _ in inputs]
         self.parsers = [StreamParser(INPUT_NAMES.index(name), self.router) for name, _ in inputs]
-        self.uarts = []  # type: list
-        self.uart_parsers = []  # type: list
-        self.other_ports = []  # type: list
-        self.other_parsers = []  # type: list
+        # Each input with its parser's feed, bound once: (busio.UART, feed) for the UARTs,
+        # which the loop reads directly, and (port, feed) for the others.
+        uart_feeds = []  # type: list
+        other_feeds = []  # type: list
         for port, parser in zip(self.in_ports, self.parsers):
             if isinstance(port, UartIn):
-                self.uarts.append(port.uart)
-                self.uart_parsers.append(parser)
+                uart_feeds.append((port.uart, parser.feed))
             else:
-                self.other_ports.append(port)
-                self.other_parsers.append(parser)
+                other_feeds.append((port, parser.feed))
+        self.uart_feeds = tuple(uart_feeds)
+        self.other_feeds = tuple(other_feeds)
         self.rx = bytearray(_RX_CHUNK)
         self.panel = Panel(keys, event, leds or {}, config_error)
         self.router.beat_led = (leds or {}).get("CLK")
@@ -164,8 +164,8 @@ class App:
         a pass, so a clock byte that comes meanwhile does not wait for the rest of them."""
         rx = self.rx
         # busio.UART and its parser's feed, called directly: this runs every pass
-        uart_feeds = tuple(zip(self.uarts, [p.feed for p in self.uart_parsers]))
-        other_feeds = tuple(zip(self.other_ports, [p.feed for p in self.other_parsers]))
+        uart_feeds = self.uart_feeds
+        other_feeds = self.other_feeds
         router = self.router
         low_sets = self.low_sets
         high_sets = self.high_sets
@@ -228,16 +228,15 @@ class App:
                 self._housekeeping(now)
 
     def _read_uarts(self, rx):
-        """Read and parse what every UART input has; the number of bytes."""
+        """Read and parse what every UART input has; the number of bytes (the loop's own
+        first read of each pass does the same, inlined)."""
         got = 0
-        k = 0
-        for uart in self.uarts:
+        for uart, feed in self.uart_feeds:
             if uart.in_waiting:
                 n = uart.readinto(rx)
                 if n:
-                    self.uart_parsers[k].feed(rx, n)
+                    feed(rx, n)
                     got += n
-            k += 1
         return got
 
     def _housekeeping(self, now):
