@@ -91,6 +91,15 @@ def installed(source):
     return files
 
 
+@pytest.fixture(autouse=True)
+def bare_path(tmp_path, monkeypatch):
+    """PATH is one empty folder: no mpy-cross of the machine's is found unless a test adds one."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+    return folder
+
+
 @pytest.fixture
 def run(capsys):
     def run(*args):
@@ -551,4 +560,60 @@ def test_wrong_mpy_cross_is_refused(run, source, drive, tmp_path, banner, why):
     code, _, err = run("--source", source, "--to", drive, "--libs", SITE, "--mpy-cross", tool)
     assert code == 1
     assert why in err
+    assert snapshot(drive) == {"boot_out.txt": BOOT_OUT.encode()}
+
+
+CP9_BANNER = "CircuitPython 9.2.1 on 2024-11-20; mpy-cross emitting mpy v6.3"
+
+
+def firmware_forms(drive):
+    """({module stems as .py}, {module stems as .mpy}) in the drive's lib/switchyard."""
+    package = drive / "lib" / "switchyard"
+    return {p.stem for p in package.glob("*.py")}, {p.stem for p in package.glob("*.mpy")}
+
+
+def test_mpy_cross_on_path_makes_mpy_the_default(run, source, drive, bare_path):
+    fake_mpy_cross(bare_path / "mpy-cross", CP9_BANNER)
+    modules = {p.stem for p in (source / "lib" / "switchyard").glob("*.py")}
+    out, _ = install(run, source, drive)
+    assert firmware_forms(drive) == (set(), modules)
+    assert f"note: compiling lib/switchyard to .mpy with {bare_path / 'mpy-cross'}" in out
+    for name in ("code.py", "boot.py"):
+        assert (drive / name).read_bytes() == (source / name).read_bytes()
+    assert sorted(p.name for p in (drive / "boards").iterdir()) == sorted(
+        p.name for p in (source / "boards").glob("*.py")
+    )
+
+    out, _ = install(run, source, drive, "--py")
+    assert firmware_forms(drive) == (modules, set())
+    assert "note: installing lib/switchyard as .py (--py)" in out
+    assert "removed    lib/switchyard/app.mpy" in out
+
+
+def test_without_mpy_cross_the_package_goes_on_as_py_with_one_note(run, source, drive):
+    out, _ = install(run, source, drive)
+    notes = [line for line in out.splitlines() if "note:" in line]
+    assert len(notes) == 1
+    assert "no CircuitPython mpy-cross" in notes[0] and "as .py" in notes[0]
+    assert firmware_forms(drive)[1] == set()
+
+
+@pytest.mark.parametrize(
+    "banner, why",
+    [
+        ("MicroPython v1.24.1 on 2024-11-30; mpy-cross emitting mpy v6.3", "not CircuitPython's"),
+        ("CircuitPython 10.0.3 on 2025-10-17; mpy-cross emitting mpy v6.3", "for CircuitPython 10"),
+    ],
+)
+def test_unusable_mpy_cross_on_path_falls_back_to_py(run, source, drive, bare_path, banner, why):
+    fake_mpy_cross(bare_path / "mpy-cross", banner)
+    out, _ = install(run, source, drive)
+    assert why in out and "installing lib/switchyard as .py" in out
+    assert firmware_forms(drive)[1] == set()
+
+
+def test_py_and_mpy_cross_together_is_a_usage_error(run, source, drive, tmp_path):
+    tool = fake_mpy_cross(tmp_path / "mpy-cross", CP9_BANNER)
+    code, _, _ = run("--source", source, "--to", drive, "--py", "--mpy-cross", tool)
+    assert code == 2
     assert snapshot(drive) == {"boot_out.txt": BOOT_OUT.encode()}

