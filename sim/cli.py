@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from sim import analysis, scenario
+from sim import analysis, plots, scenario
 from sim.cost import CostModel
 from sim.runner import BUTTONS, INPUT_PORTS, OUTPUT_PORTS, Simulation
 from sim.sources import SourceError, load_events, write_jsonl
@@ -159,6 +159,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sim.write(out)
     (out / "console.txt").write_text(console.getvalue())
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    devices = {port: info["device"] for port, info in report["outputs"].items()}
+    pictures = plots.write_plots(plots.timing_series(sim, devices), out)
     router = sim.app.router
     print("Switchyard studio demo: %.1f s of Digitakt (in A) and Keystep (in B), preset %d \"%s\""
           % (args.seconds, router.preset_index + 1, router.presets[router.preset_index].name))
@@ -188,6 +190,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
           % (jit["p50"], jit["p99"], jit["max"], jit["count"]))
     print("drops %d, RX overflow %d, parse errors %d, CPU busy %.1f %%"
           % (s["drops"], s["rx_overflow"], s["parse_errors"], 100 * s["cpu_busy_fraction"]))
+    print("plots: %s" % ", ".join(p.name for p in pictures))
     print("files: %s" % out)
     return 0
 
