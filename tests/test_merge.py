@@ -177,6 +177,26 @@ def test_sysex_longer_than_its_lane_on_a_stalled_output_is_cut_closed_and_counte
     assert box.app.drops() == 1
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_sysex_that_finds_its_lane_full_is_dropped_whole_and_the_output_drains(kind):
+    # B's SysEx holds the output; A's SysEx queues behind it and fills A's lane up to the
+    # one byte kept for its F7. One empty SysEx still fits; the two after it have no room
+    # for their F7. Written into the full lane anyway, that F7 made the lane read as empty:
+    # the output then waited for the rest of a SysEx that never came, for ever.
+    box = box_for(kind)
+    box.inputs["B"].push(b"\xf0" + bytes(range(10)))
+    box.steps_n(5)
+    long_a = b"\xf0" + bytes([1]) * 125 + b"\xf7"
+    box.inputs["A"].push(long_a + hexs("f0 f7 f0 f7 f0 f7 90 3c 64"))
+    box.steps_n(20)
+    box.inputs["B"].push(hexs("f7"))
+    box.run(max_steps=2000)
+    got, _ = box.parsed(OUT[kind])
+    assert got == [b"\xf0" + bytes(range(10)) + b"\xf7", long_a] + messages("f0 f7", "90 3c 64")
+    assert box.app.drops() == 2  # the two empty SysEx with no room, each dropped whole
+    assert box.app.queued() == 0
+
+
 # ---- drops ----------------------------------------------------------------------------------
 
 

@@ -115,8 +115,16 @@ class Output:
         return True
 
     def sysex_start(self, source):
-        # The lane is not reset: an earlier SysEx from this source may still be in it.
+        # The lane is not reset: earlier SysEx from this source may still be in it, waiting
+        # behind another source's SysEx. This one is taken only if its closing F7 fits: an
+        # F7 written into a full lane would make it read as empty, losing what it held and
+        # holding the output forever on a SysEx that never ends.
         self.lane_cut[source] = 0
+        lane = self.lanes[source]
+        if not (lane[_LANE_HEAD] - lane[_LANE_TAIL] - 1) & _LANE_MASK:
+            self.sysex_drops += 1
+            self.lane_open[source] = 0
+            return
         ring = self.ring
         tail = ring[TAIL]
         nxt = (tail + 1) & RING_MASK
