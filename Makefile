@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint typecheck pytest bench check schematic clean
+.PHONY: demo test venv lint typecheck pytest bench check schematic editor clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,11 @@ bench: $(STAMP)
 
 check: $(STAMP)
 	$(PY) tools/check.py presets.json
+
+# The preset editor in the browser, on 127.0.0.1 only; it prints its address.
+EDITOR_PORT ?= 8765
+editor: $(STAMP)
+	$(PY) -m editor --port $(EDITOR_PORT)
 
 schematic: $(STAMP)
 	$(PY) hardware/schematic.py

@@ -1,0 +1,3 @@
+from editor.server import main
+
+raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""Shared by the preset editor's tests: tools/check.py as a user runs it, a fake CIRCUITPY
+drive, and HTTP calls to an editor server.
+
+The repo root is appended to sys.path (not prepended: the root code.py would shadow the
+standard library's `code`), so `editor` and `sim` import as packages.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))
+
+CHECK = REPO / "tools" / "check.py"
+STUDIO = REPO / "presets.json"
+BOOT_OUT = (
+    "Adafruit CircuitPython 9.2.1 on 2024-11-20; Raspberry Pi Pico with rp2040\n"
+    "Board ID:raspberry_pi_pico\n"
+)
+
+
+def run_check(folder: Path, name: str = "presets.json") -> subprocess.CompletedProcess:
+    """`python tools/check.py NAME` run in folder, as a user checks a file."""
+    return subprocess.run(
+        [sys.executable, str(CHECK), name], cwd=folder, capture_output=True, text=True,
+        timeout=60,
+    )
+
+
+def make_drive(path: Path, presets: bytes | None = None) -> Path:
+    """A folder that looks like CIRCUITPY to tools/deploy.py (it has a boot_out.txt)."""
+    path.mkdir(parents=True)
+    (path / "boot_out.txt").write_text(BOOT_OUT)
+    if presets is not None:
+        (path / "presets.json").write_bytes(presets)
+    return path
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def call(port: int, method: str, path: str, body: bytes | None = None,
+         headers: dict | None = None, host: str | None = None):
+    """(status, decoded JSON or raw bytes) of one request to the editor on port."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.putrequest(method, path, skip_host=True)
+        conn.putheader("Host", host or "127.0.0.1:%d" % port)
+        for key, value in (headers or {}).items():
+            conn.putheader(key, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        data = response.read()
+    finally:
+        conn.close()
+    if response.getheader("Content-Type", "").startswith("application/json"):
+        return response.status, json.loads(data)
+    return response.status, data
+
+
+def post_json(port: int, path: str, value) -> tuple[int, dict]:
+    return call(port, "POST", path, json.dumps(value).encode("utf-8"),
+                {"Content-Type": "application/json"})
