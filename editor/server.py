@@ -65,7 +65,7 @@ def _text(body: dict) -> str:
 
 
 GET_API = {
-    "/api/meta": lambda server: document.meta(),
+    "/api/meta": lambda server: {**document.meta(), "max_midi_bytes": tryit.MAX_MIDI_BYTES},
     "/api/start": lambda server: server.open_start_file(),
     "/api/studio": lambda server: document.open_studio(),
     "/api/drives": lambda server: {"drives": drive.drives()},

@@ -1,0 +1,185 @@
+"""The preset editor end to end in a real browser: headless Chromium (Debian's package, run by
+`make browser` when missing) driven by Playwright against `python -m editor`.
+
+One musician's session: open the studio presets, route a spare input to a spare output,
+mistype its channel and read the checker's error where it points, fix it, rename and
+reorder presets, play it through the simulated box, then save it (download and CIRCUITPY)
+and check the saved file with tools/check.py. Every wait is for a state of the page.
+
+SWITCHYARD_SCREENSHOTS=DIR also saves the editor's pictures there (docs/ holds the README's).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from editor_helpers import REPO, make_drive, run_check, snapshot
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = Path(os.environ.get("SWITCHYARD_CHROMIUM", "/usr/bin/chromium"))
+# Chromium as root in a container: no sandbox, no GPU, and nothing that looks things up on
+# the network (it waits on those). Playwright gives each launch a fresh profile folder.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+WAIT_MS = 60_000  # for the simulator's "try it"; the page's own steps take well under this
+CHANNEL_ERROR = (
+    "presets.json: presets[0].routes[6].channels[0]: channel 17 is outside 1..16; "
+    "MIDI has channels 1..16"
+)
+SHOTS = os.environ.get("SWITCHYARD_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def editor_url():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "editor", "--port", "0"], cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert match, "the editor did not start: %r %s" % (line, proc.stderr.read())
+        yield match.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.fail("no Chromium at %s: run `make browser` (as root it installs Debian's "
+                    "chromium package), or set SWITCHYARD_CHROMIUM" % CHROMIUM)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / name), full_page=True)
+
+
+def checked(page) -> None:
+    """Wait until the checker has answered for the document as it is now."""
+    expect(page.locator("body")).to_have_attribute("data-checked", "yes")
+
+
+def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(editor_url)
+    expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    checked(page)
+
+    # the studio presets as matrices, with the panel labels and device names
+    presets = page.get_by_test_id("preset")
+    expect(presets).to_have_count(4)
+    expect(presets.nth(0)).to_contain_text("P1")
+    expect(presets.nth(0)).to_contain_text("Studio")
+    expect(page.locator("#matrix thead")).to_contain_text("Rev2")
+    expect(page.get_by_test_id("cell-A-3")).to_contain_text("clk+tr")
+    expect(page.get_by_test_id("cell-A-3")).to_contain_text("all ch2,3")
+    expect(page.locator("#checker-summary")).to_contain_text("No errors; 4 warnings")
+    shot(page, "editor.png")
+
+    # add a route USB -> 6, mistype its channel: the checker's line appears at the field
+    page.get_by_test_id("cell-USB-6").click()
+    expect(page.get_by_test_id("route-panel")).to_contain_text("Route 7")
+    page.get_by_label("Only channels").check()
+    channels = page.get_by_label("Channels", exact=True)
+    channels.fill("17")
+    channels.press("Enter")
+    inline = page.locator("#panel .inline-msg.error")
+    expect(inline).to_have_text(CHANNEL_ERROR)
+    expect(page.get_by_test_id("message").first).to_have_text(CHANNEL_ERROR)
+    expect(page.get_by_test_id("cell-USB-6")).to_have_class(re.compile(r"\bhas-error\b"))
+    shot(page, "editor-error.png")
+
+    # the same words as tools/check.py on the file as it would be saved
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").click()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    download.value.save_as(broken / "presets.json")
+    check = run_check(broken)
+    assert check.returncode == 1 and CHANNEL_ERROR in check.stdout.splitlines()
+
+    # fix it
+    channels.fill("10")
+    channels.press("Enter")
+    checked(page)
+    expect(page.locator("#checker-summary")).to_contain_text("No errors")
+    expect(inline).to_have_count(0)
+    expect(page.get_by_test_id("cell-USB-6")).to_contain_text("all ch10")
+
+    # rename, add, reorder and delete presets
+    name = page.get_by_label("Preset name")
+    name.fill("Studio live")
+    name.press("Enter")
+    expect(presets.nth(0)).to_contain_text("Studio live")
+    page.get_by_role("button", name="+ Add preset").click()
+    expect(presets).to_have_count(5)
+    expect(presets.nth(4)).to_contain_text("FN+P1")
+    expect(presets.nth(4).locator(".badge.error")).to_have_text("1")  # a preset with no routes
+    page.get_by_role("button", name="Delete Preset 5").click()
+    page.get_by_role("button", name="Move Keystep > Rev2 up").click()
+    expect(presets.nth(1)).to_contain_text("Keystep > Rev2")
+    expect(presets.nth(2)).to_contain_text("Keystep > Minitaur")
+    presets.nth(0).click()
+    checked(page)
+
+    # try it: the studio scenario through preset 1 as edited
+    page.get_by_label("for").fill("3")
+    page.get_by_role("button", name="Play it through the box").click()
+    result = page.locator("#try-result")
+    expect(result).to_have_attribute("data-state", "done", timeout=WAIT_MS)
+    expect(result).to_contain_text("1 Studio live")
+    expect(page.get_by_test_id("try-output-3")).to_contain_text("clock")
+    expect(page.get_by_test_id("try-output-3")).to_contain_text("p99")
+    expect(page.get_by_test_id("try-output-6")).to_contain_text("nothing")
+    for plot in ("plot-latency", "plot-jitter"):
+        width = page.get_by_test_id(plot).evaluate("img => img.complete && img.naturalWidth")
+        assert width > 0, plot
+    shot(page, "editor-try.png")
+
+    # save: download, and write onto a CIRCUITPY drive through deploy.py's checks
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").click()
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    download.value.save_as(saved / "presets.json")
+    assert run_check(saved).returncode == 0
+    doc = json.loads((saved / "presets.json").read_text())
+    assert doc["presets"][0]["name"] == "Studio live"
+    assert doc["presets"][0]["routes"][6] == {"from": "USB", "to": ["6"], "channels": [10]}
+    assert [p["name"] for p in doc["presets"]] == [
+        "Studio live", "Keystep > Rev2", "Keystep > Minitaur", "Everything"]
+
+    drive = make_drive(tmp_path / "CIRCUITPY", presets=b"{}")
+    page.get_by_label("CIRCUITPY drive").fill(str(drive))
+    page.get_by_role("button", name="Write to drive").click()
+    expect(page.locator("#status")).to_contain_text("Wrote %s" % (drive / "presets.json"))
+    assert (drive / "presets.json").read_bytes() == (saved / "presets.json").read_bytes()
+    assert run_check(drive).returncode == 0
+
+    # a bad upload says why and leaves the document as it was
+    bad = tmp_path / "notes.json"
+    bad.write_text("this is not JSON")
+    before = snapshot(drive)
+    page.locator("#open-file").set_input_files(str(bad))
+    expect(page.locator("#status")).to_contain_text("notes.json is not JSON")
+    expect(presets.nth(0)).to_contain_text("Studio live")
+    assert snapshot(drive) == before
+    assert errors == []
