@@ -92,7 +92,6 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
     expect(page.get_by_test_id("cell-A-3")).to_contain_text("clk+tr")
     expect(page.get_by_test_id("cell-A-3")).to_contain_text("all ch2,3")
     expect(page.locator("#checker-summary")).to_contain_text("No errors; 4 warnings")
-    shot(page, "editor.png")
 
     # add a route USB -> 6, mistype its channel: the checker's line appears at the field
     page.get_by_test_id("cell-USB-6").click()

@@ -114,6 +114,7 @@ function setDocument(opened) {
 
 // Every change to the document goes through here: redraw, remember for undo, recheck.
 function edited() {
+  showStatus(""); // the last action's words are about the document before this change
   state.undo.push(state.saved);
   state.saved = JSON.stringify(state.doc);
   render();
