@@ -136,7 +136,7 @@ function validateSoon(delay = 150) {
   state.generation += 1;
   document.body.dataset.checked = "no";
   clearTimeout(state.timer);
-  state.timer = setTimeout(validate, delay);
+  state.timer = setTimeout(() => validate().catch(() => {}), delay); // the status says why
 }
 
 async function validate() {
@@ -149,7 +149,7 @@ async function validate() {
     verdict = await request;
   } catch (error) {
     showStatus("Could not check the presets: " + error.message, "error", error.details);
-    return null;
+    throw error;
   }
   if (generation !== state.generation) return null; // edited since: a newer check follows
   state.verdict = verdict;
@@ -158,7 +158,8 @@ async function validate() {
   return verdict;
 }
 
-// The verdict for the document as it is now (waits for a pending check).
+// The verdict for the document as it is now (waits for a pending check; throws when the
+// editor cannot be reached).
 async function freshVerdict() {
   if (document.body.dataset.checked === "yes") return state.verdict;
   for (;;) {
@@ -276,7 +277,14 @@ function renderMatrix() {
         "data-testid": "cell-" + input + "-" + output,
         "data-cell": input + ">" + output,
         title: "from " + portLabel(input) + " to " + portLabel(output),
+        tabindex: 0,
         onclick: () => clickCell(input, output),
+        onkeydown: (e) => {
+          if (e.key === "Enter" || e.key === " ") {
+            e.preventDefault();
+            clickCell(input, output);
+          }
+        },
       }, here.map((k) => el("div", {
         class: "route-chip" + (k === state.route ? " current" : ""),
         "data-route": k,
@@ -594,7 +602,9 @@ function placeMessage(m) {
       if (parts.length <= 2) badge(target, m); // deeper paths were counted above
     } else {
       const note = el("div", { class: "inline-msg " + m.level, "data-testid": "inline-message", text: m.text });
-      if (["INPUT", "SELECT"].includes(target.tagName)) target.after(note);
+      const grid = target.closest(".checks"); // an output's tick box: the text goes below the grid
+      if (grid) grid.after(note);
+      else if (["INPUT", "SELECT"].includes(target.tagName)) target.after(note);
       else target.append(note);
     }
     return;
@@ -745,7 +755,12 @@ async function loadStudio() {
 }
 
 async function download() {
-  const verdict = await freshVerdict();
+  let verdict;
+  try {
+    verdict = await freshVerdict();
+  } catch (error) {
+    return; // the status says why
+  }
   const blob = new Blob([verdict.text], { type: "application/json" });
   const link = el("a", { href: URL.createObjectURL(blob), download: verdict.filename || state.filename });
   document.body.append(link);
@@ -758,8 +773,8 @@ async function download() {
 }
 
 async function writeDrive() {
-  const verdict = await freshVerdict();
   try {
+    const verdict = await freshVerdict();
     const saved = await postJson("/api/save", { text: verdict.text, drive: $("#drive").value, name: "presets.json" });
     showStatus("Wrote " + saved.saved + " (" + saved.bytes + " bytes). The box reads it at its next power-up.",
       "ok", saved.warnings);
