@@ -8,10 +8,13 @@ standard library's `code`), so `editor` and `sim` import as packages.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import mido
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -71,3 +74,16 @@ def call(port: int, method: str, path: str, body: bytes | None = None,
 def post_json(port: int, path: str, value) -> tuple[int, dict]:
     return call(port, "POST", path, json.dumps(value).encode("utf-8"),
                 {"Content-Type": "application/json"})
+
+
+def midi_file(notes: int, channel: int) -> bytes:
+    """A Standard MIDI File of `notes` rising notes on channel (0-based), an eighth each."""
+    mid = mido.MidiFile(ticks_per_beat=96)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    for n in range(notes):
+        track.append(mido.Message("note_on", channel=channel, note=60 + n, velocity=90, time=0))
+        track.append(mido.Message("note_off", channel=channel, note=60 + n, velocity=0, time=48))
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()

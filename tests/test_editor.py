@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import io
 import json
 import re
 import socket
@@ -13,13 +12,13 @@ import subprocess
 import sys
 import threading
 
-import mido
 import pytest
 from editor_helpers import (
     REPO,
     STUDIO,
     call,
     make_drive,
+    midi_file,
     post_json,
     run_check,
     snapshot,
@@ -261,18 +260,6 @@ def test_try_it_refuses_presets_with_errors(editor, studio_doc):
     assert status == 422
     assert refused["error"].startswith("fix the 1 error first")
     assert refused["details"][0].startswith("presets.json: presets[0].routes[6].to[0]: ")
-
-
-def midi_file(notes: int, channel: int) -> bytes:
-    mid = mido.MidiFile(ticks_per_beat=96)
-    track = mido.MidiTrack()
-    mid.tracks.append(track)
-    for n in range(notes):
-        track.append(mido.Message("note_on", channel=channel, note=60 + n, velocity=90, time=0))
-        track.append(mido.Message("note_off", channel=channel, note=60 + n, velocity=0, time=48))
-    buf = io.BytesIO()
-    mid.save(file=buf)
-    return buf.getvalue()
 
 
 def test_try_it_plays_an_uploaded_midi_file_into_an_input(editor):

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from editor_helpers import REPO, make_drive, run_check, snapshot
+from editor_helpers import REPO, make_drive, midi_file, run_check, snapshot
 from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = Path(os.environ.get("SWITCHYARD_CHROMIUM", "/usr/bin/chromium"))
@@ -152,6 +152,17 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
         width = page.get_by_test_id(plot).evaluate("img => img.complete && img.naturalWidth")
         assert width > 0, plot
     shot(page, "editor-try.png")
+
+    # and a .mid of the musician's own, played into the Keystep's input
+    song = tmp_path / "keys.mid"
+    song.write_bytes(midi_file(notes=5, channel=0))
+    page.get_by_label("Play").select_option("midi")
+    page.locator("#try-midi").set_input_files(str(song))
+    page.get_by_label("into input").select_option("B")
+    page.get_by_role("button", name="Play it through the box").click()
+    expect(result).to_contain_text("keys.mid on input B")
+    expect(result).to_have_attribute("data-state", "done")
+    expect(page.get_by_test_id("try-output-2")).to_contain_text("note on ch1 5")
 
     # save: download, and write onto a CIRCUITPY drive through deploy.py's checks
     with page.expect_download() as download:

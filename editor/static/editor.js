@@ -546,7 +546,7 @@ function renderMessages() {
     summary.textContent = "No errors" + (warnings.length ? "; " + warnings.length + " warning" + (warnings.length === 1 ? "" : "s") : "") + ": the box runs these presets.";
   }
   $("#messages").replaceChildren(...all.map((m) => el("li", {
-    class: m.level, "data-testid": "message", "data-path": null,
+    class: m.level, "data-testid": "message",
     title: m.path ? "Show " + m.path : "", onclick: () => goTo(m),
   }, m.text)));
   for (const m of all) placeMessage(m);
@@ -786,6 +786,10 @@ async function writeDrive() {
 // ---- try it -----------------------------------------------------------------------------
 
 function renderTryPreset() {
+  const port = $("#try-port");
+  const chosen = port.value || "A";
+  port.replaceChildren(...state.meta.inputs.map((i) =>
+    el("option", { value: i, selected: i === chosen, text: portLabel(i) })));
   const preset = currentPreset();
   $("#try-preset").textContent = preset ? (state.meta.buttons[state.preset] || "preset " + (state.preset + 1)) + " " + presetName(preset) : "no preset";
 }
@@ -894,7 +898,6 @@ function wire() {
     $("#try-studio-options").hidden = e.target.value !== "studio";
     $("#try-midi-options").hidden = e.target.value !== "midi";
   });
-  $("#try-port").replaceChildren(...state.meta.inputs.map((i) => el("option", { value: i, text: portLabel(i) })));
   $("#legend").textContent = state.meta.types.map((t) => t.code + " " + t.name).join(", ");
 }
 
@@ -913,7 +916,6 @@ async function start() {
     showStatus(error.message, "error", error.details);
     await loadStudio();
   }
-  $("#try-port").replaceChildren(...state.meta.inputs.map((i) => el("option", { value: i, text: portLabel(i) })));
   api("GET", "/api/drives").then((found) => {
     if (found.drives.length && !$("#drive").value) $("#drive").value = found.drives[0];
   }).catch(() => {});
