@@ -363,8 +363,9 @@ class Chip:
         return self.raw_tick_time_us(-(-ms * 1024 // 1000))
 
     # --- the outside world ----------------------------------------------------------------
-    def feed(self, pin_name: str, t_us: int, data: bytes) -> None:
-        """A MIDI source drives `data` into an RX pin at 31250 baud, starting at t_us."""
+    def feed(self, pin_name: str, t_us: int, data: bytes) -> int:
+        """A MIDI source drives `data` into an RX pin at 31250 baud, starting at t_us (or
+        once the bytes already on that wire have gone); returns when its last byte ends."""
         number = self.pin_number(pin_name)
         t_us = int(t_us)
         if t_us < self.clock.now_us:
@@ -376,6 +377,7 @@ class Chip:
             self.clock.schedule(start + WIRE_BYTE_US, self._arrival(number, byte))
             start += WIRE_BYTE_US
         self._rx_line_free[number] = start
+        return start
 
     def _arrival(self, number: int, byte: int) -> Callable[[], None]:
         def arrive() -> None:

@@ -9,7 +9,9 @@ run: PORT is A, B or USB; FILE is .mid, .syx or .jsonl. BUTTON is P1..P4 or FN, 
 at SECONDS for HOLD seconds (default 0.1; FN@3+1.5 is a long press). Without --seconds it
 runs until the inputs are played and the outputs drained. Writes DIR/in-PORT.jsonl,
 DIR/out-PORT.jsonl ({"t_us", "byte"} a line, the start of the byte on the wire) and
-DIR/summary.json. Errors are one line on stderr and exit status 2.
+DIR/summary.json. Errors are one line on stderr and exit status 2; a run in which the box
+stops making progress (virtual time standing still, or work left 3 s after the inputs
+ended) stops with one line naming the pass, the time and what was queued, and exit status 3.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from sim import analysis, plots, scenario
 from sim.cost import CostModel
-from sim.runner import BUTTONS, INPUT_PORTS, OUTPUT_PORTS, Simulation
+from sim.runner import BUTTONS, INPUT_PORTS, OUTPUT_PORTS, Simulation, SimulationStalled
 from sim.sources import SourceError, load_events, write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,8 +95,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         sim.play(port, ev)
     for button, at_s, hold_s in presses:
         sim.press(button, at_s, hold_s)
-    sim.run(until_us=int(args.seconds * 1e6) if args.seconds is not None else None)
-    sim.write(args.out)
+    try:
+        sim.run(until_us=int(args.seconds * 1e6) if args.seconds is not None else None)
+    finally:
+        sim.write(args.out)  # a stalled run leaves what it had, to look at
     s = sim.summary()
     print(
         "simulated %.3f s: %d drops, %d RX overflow, %d parse errors, %d preset changes -> %s"
@@ -226,3 +230,6 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, SourceError) as e:
         print("sim: error: %s" % e, file=sys.stderr)
         return 2
+    except SimulationStalled as e:
+        print("sim: error: %s" % e, file=sys.stderr)
+        return 3

@@ -24,6 +24,19 @@ OUTPUT_PORTS = ("1", "2", "3", "4", "5", "6", "USB")
 BUTTONS = ("P1", "P2", "P3", "P4", "FN")
 _NVM_MAGIC = 0x53
 DRAIN_TAIL_US = 100_000  # > the longest hardware queue: 2 DMA batches of 16 bytes + FIFO
+# How long past its last input a run may still have work: a SysEx its source abandoned is
+# closed after 1 to 2 s of silence (app._SYSEX_TIMEOUT_MS, checked once a second), then the
+# fullest queues (63 messages, four 127-byte SysEx lanes, 31 realtime bytes: < 800 bytes)
+# leave in under 0.3 s. A run still busy after this has stalled.
+DRAIN_BOUND_US = 3_000_000
+# A pass always costs virtual time, except on a free CPU while bytes still move through the
+# doubles; this many passes with the clock standing still is a loop that makes no progress.
+STALL_PASSES = 100_000
+
+
+class SimulationStalled(RuntimeError):
+    """The firmware stopped making progress: one line naming the pass, the virtual time
+    and what was still queued."""
 
 
 class Simulation:
@@ -88,10 +101,9 @@ class Simulation:
             if port == "USB":
                 self.chip.usb.send(t_us, data)
                 self._usb_in_log.extend((t_us, b) for b in data)
+                self.end_us = max(self.end_us, t_us + 320 * len(data))
             else:
-                self.chip.feed(self.rx_pins[port], t_us, data)
-        if events:
-            self.end_us = max(self.end_us, events[-1][0] + 320 * len(events[-1][1]))
+                self.end_us = max(self.end_us, self.chip.feed(self.rx_pins[port], t_us, data))
 
     def press(self, button: str, at_s: float, hold_s: float = 0.1, bounce_ms: float = 0) -> None:
         if button not in BUTTONS:
@@ -118,10 +130,16 @@ class Simulation:
         cost = self.cost
         outputs = app.router.outputs
         limit = until_us if until_us is not None else None
+        drain_by = self.end_us + DRAIN_BOUND_US if limit is None and drain else None
+        still = 0  # passes since virtual time last moved
         while True:
             now = clock.now_us
             if limit is not None and now >= limit:
                 break
+            if drain_by is not None and now > drain_by:
+                raise self._stalled(
+                    "still busy %.3f s after the inputs ended" % ((now - self.end_us) / 1e6)
+                )
             meter = _PassMeter(cost, clock, len(app.uart_feeds), self._in_sysex)
             busy = sum(1 for out in outputs if out.busy)
             hk_before = app.housekeeping_runs
@@ -132,6 +150,12 @@ class Simulation:
             finally:
                 self.chip.meter = None
             self.passes += 1
+            if clock.now_us == now:
+                still += 1
+                if still >= STALL_PASSES:
+                    raise self._stalled("virtual time stood still for %d passes" % still)
+            else:
+                still = 0
             dt = cost.pass_us(*meter.counts(busy, app.housekeeping_runs - hk_before))
             # The meter has already moved the clock to the pass's last write or look; the
             # rest of the pass (its fixed cost, housekeeping) runs from there.
@@ -171,6 +195,30 @@ class Simulation:
         if limit is None and drain:
             # Bytes already handed to DMA and PIO are still leaving: let them go out.
             self.run(until_us=clock.now_us + DRAIN_TAIL_US, drain=False)
+
+    def _stalled(self, why: str) -> SimulationStalled:
+        """The one-line error of a run that stopped making progress."""
+        waiting = []
+        for out in self.app.router.outputs:
+            queued = out.queued()
+            if not out.busy and not queued:
+                continue
+            what = "out %s: %d queued" % (out.name, queued)
+            if out.sysex is not None:
+                sources = INPUT_PORTS + ("the box",)  # merge.SOURCES lanes, in this order
+                source = next(
+                    sources[k] for k, lane in enumerate(out.lanes) if lane is out.sysex
+                )
+                what += ", held by a SysEx from %s" % source
+            waiting.append(what)
+        for name, parser in zip(self.app.input_names, self.app.parsers, strict=True):
+            if parser.in_sysex:
+                waiting.append("in %s: inside a SysEx" % name)
+        return SimulationStalled(
+            "the box stalled at pass %d, t = %.6f s: %s (%s)"
+            % (self.passes, self.chip.clock.now_us / 1e6, why,
+               "; ".join(waiting) or "nothing queued")
+        )
 
     def _progress_possible(self) -> bool:
         usb = self.chip.usb

@@ -1,0 +1,212 @@
+"""An independent model of what each output must carry, from a presets document.
+
+It reads DESIGN.md's routing rules, not lib/switchyard/router.py's tables: for each whole
+message an input delivers (mido's reading of the input, see engine_helpers.oracle) it says
+which outputs get which bytes.
+
+- `types` and `channels` filter; a route with `channels` carries channel messages only;
+  CC1 and CC33 are "modwheel", every other CC "cc".
+- `to_channel` and `follow` move a channel message to another channel; `follow` takes the
+  channel of the latest note-on seen on its input among its channels (the lowest of them
+  until one comes).
+- A note-off goes wherever its note-on went (plain, or moved to a channel by a route,
+  whatever the preset is now), plus where note-offs route now without moving; a sustain
+  release (CC64 < 64) the same for the sustain-on. Moved note-offs and releases are sent
+  before the plain one.
+- A Program Change on the control channel selects a preset and is not routed.
+
+Each expected item is a frozenset of the byte strings that are right for it: a message
+moved by `follow` may take any channel that the followed input's note-ons set while the
+two inputs were both sending (their relative order inside a burst is not defined).
+"""
+
+from __future__ import annotations
+
+from engine_helpers import data_length
+
+TYPES = ("clock", "transport", "notes", "poly_aftertouch", "cc", "modwheel", "program",
+         "aftertouch", "pitchbend", "sysex", "common", "active_sensing", "reset")
+
+
+def type_of(msg: bytes) -> str:
+    status = msg[0]
+    kind = status & 0xF0
+    if status < 0xF0:
+        if kind == 0xB0:
+            return "modwheel" if msg[1] in (1, 33) else "cc"
+        return {0x80: "notes", 0x90: "notes", 0xA0: "poly_aftertouch", 0xC0: "program",
+                0xD0: "aftertouch", 0xE0: "pitchbend"}[kind]
+    return {0xF0: "sysex", 0xF1: "common", 0xF2: "common", 0xF3: "common", 0xF6: "common",
+            0xF8: "clock", 0xFA: "transport", 0xFB: "transport", 0xFC: "transport",
+            0xFE: "active_sensing", 0xFF: "reset"}[status]
+
+
+class _Route:
+    def __init__(self, doc: dict, key: tuple[int, int]) -> None:
+        self.key = key
+        self.source = doc["from"]
+        self.outputs = list(dict.fromkeys(doc["to"]))
+        self.types = set(doc.get("types", TYPES))
+        self.channels = None if "channels" not in doc else {c - 1 for c in doc["channels"]}
+        self.to_channel = doc.get("to_channel", 0) - 1
+        follow = doc.get("follow")
+        self.follow = None
+        if follow is not None:
+            self.follow = (follow["input"], tuple(sorted(c - 1 for c in follow["channels"])))
+        self.moves = self.to_channel >= 0 or self.follow is not None
+
+    def takes(self, msg: bytes) -> bool:
+        if type_of(msg) not in self.types:
+            return False
+        if msg[0] < 0xF0:
+            return self.channels is None or (msg[0] & 0x0F) in self.channels
+        return self.channels is None
+
+
+def _channel_msg(kind: int, channel: int, msg: bytes) -> bytes:
+    return bytes([kind | channel]) + msg[1:]
+
+
+class RouteOracle:
+    def __init__(self, doc: dict) -> None:
+        control = doc.get("control", {"input": "any", "channel": 16})
+        self.control_input = control.get("input", "any")
+        self.control_status = 0xC0 | (control.get("channel", 16) - 1)
+        self.presets = [
+            [_Route(r, (p, k)) for k, r in enumerate(preset["routes"])]
+            for p, preset in enumerate(doc["presets"])
+        ]
+        self.preset = 0
+        self.note_dest: dict[tuple[str, int, int], list[str]] = {}
+        self.sustain_dest: dict[tuple[str, int], list[str]] = {}
+        self.note_moved: dict[tuple, dict[tuple[int, int], frozenset[int]]] = {}
+        self.sustain_moved: dict[tuple, dict[int, frozenset[int]]] = {}
+        self.routes_by_key = {r.key: r for routes in self.presets for r in routes}
+        self.follow: dict[tuple, set[int]] = {}
+        for r in self.routes_by_key.values():
+            if r.follow is not None:
+                self.follow.setdefault(r.follow, {r.follow[1][0]})
+
+    # ---- bursts: where the two inputs' relative order is not defined ---------------------
+    # Inside a burst the followed input's messages are routed first, so a follow channel
+    # holds every value it took in the burst when the other input's messages are routed.
+
+    def end_burst(self, last: dict[tuple, int]) -> None:
+        """Quiet again: each follow channel is its input's latest note-on's (`last`)."""
+        for key in self.follow:
+            if key in last:
+                self.follow[key] = {last[key]}
+
+    def select(self, index: int) -> None:
+        if 0 <= index < len(self.presets):
+            self.preset = index
+
+    # ---- one message ------------------------------------------------------------------
+
+    def route(self, source: str, msg: bytes, out: dict[str, list[frozenset[bytes]]],
+              last_follow: dict[tuple, int]) -> None:
+        """Append what `msg` from `source` puts on each output to out[output]."""
+        routes = [r for r in self.presets[self.preset] if r.source == source]
+        status = msg[0]
+        kind = status & 0xF0
+        if status < 0xF0 and status == self.control_status and self.control_input in (
+            "any", source,
+        ):
+            self.select(msg[1])
+            return
+        if status < 0xF0:
+            channel = status & 0x0F
+            note_on = kind == 0x90 and msg[2] > 0
+            note_off = kind == 0x80 or (kind == 0x90 and msg[2] == 0)
+            sustain = kind == 0xB0 and msg[1] == 64
+            if note_on:
+                for key, chans in self.follow.items():
+                    if key[0] == source and channel in key[1]:
+                        chans.add(channel)
+                        last_follow[key] = channel
+        else:
+            note_on = note_off = sustain = False
+        plain = [o for r in routes if r.takes(msg) and (not r.moves or status >= 0xF0)
+                 for o in r.outputs]
+        plain = list(dict.fromkeys(plain))
+        if note_off:
+            slot = (status & 0x0F, msg[1])
+            for key, held in sorted(self.note_moved.items()):  # the routes' order
+                if key[0] == source and slot in held:
+                    self._put(self.routes_by_key[key[1]].outputs, kind, held.pop(slot), msg, out)
+            plain = _union(self.note_dest.pop((source,) + slot, []), plain)
+        elif sustain:
+            if msg[2] >= 64:
+                held = self.sustain_dest.setdefault((source, channel), [])
+                held[:] = _union(held, plain)
+            else:
+                for key, held_ch in sorted(self.sustain_moved.items()):
+                    if key[0] == source and channel in held_ch:
+                        self._put(self.routes_by_key[key[1]].outputs, kind, held_ch.pop(channel),
+                                  msg, out)
+                plain = _union(plain, self.sustain_dest.pop((source, channel), []))
+        elif note_on:
+            held = self.note_dest.setdefault((source, status & 0x0F, msg[1]), [])
+            held[:] = _union(held, plain)
+        for o in plain:
+            out.setdefault(o, []).append(frozenset([msg]))
+        if status >= 0xF0:
+            return
+        for r in routes:
+            if not r.moves or not r.takes(msg):
+                continue
+            if r.to_channel >= 0:
+                chans = frozenset([r.to_channel])
+            else:
+                assert r.follow is not None
+                chans = frozenset(self.follow[r.follow])
+            if "notes" in r.types and kind < 0xA0:
+                if note_off:
+                    continue  # sent above, to where its note-on went
+                self.note_moved.setdefault((source, r.key), {})[(channel, msg[1])] = chans
+            elif "cc" in r.types and sustain:
+                if msg[2] < 64:
+                    continue
+                self.sustain_moved.setdefault((source, r.key), {})[channel] = chans
+            self._put(r.outputs, kind, chans, msg, out)
+
+    @staticmethod
+    def _put(outputs: list[str], kind: int, chans: frozenset[int], msg: bytes,
+             out: dict[str, list[frozenset[bytes]]]) -> None:
+        item = frozenset(_channel_msg(kind, c, msg) for c in chans)
+        for o in outputs:
+            out.setdefault(o, []).append(item)
+
+    def realtime(self, source: str, byte: int) -> list[str]:
+        """The outputs a realtime byte from `source` goes to."""
+        msg = bytes([byte])
+        return list(dict.fromkeys(
+            o for r in self.presets[self.preset] if r.source == source and r.takes(msg)
+            for o in r.outputs
+        ))
+
+
+def _union(a: list[str], b: list[str]) -> list[str]:
+    return list(dict.fromkeys(a + b))
+
+
+def is_merge_matching(merged: list[bytes], a: list[frozenset[bytes]],
+                      b: list[frozenset[bytes]]) -> bool:
+    """True if `merged` interleaves `a` and `b` in their own orders, each message one of
+    the byte strings its expected item allows."""
+    if len(merged) != len(a) + len(b):
+        return False
+    reach = [True] + [False] * len(b)
+    for j in range(1, len(b) + 1):
+        reach[j] = reach[j - 1] and merged[j - 1] in b[j - 1]
+    for i in range(1, len(a) + 1):
+        reach[0] = reach[0] and merged[i - 1] in a[i - 1]
+        for j in range(1, len(b) + 1):
+            k = i + j - 1
+            reach[j] = (reach[j] and merged[k] in a[i - 1]) or (
+                reach[j - 1] and merged[k] in b[j - 1]
+            )
+    return reach[len(b)]
+
+
+__all__ = ["RouteOracle", "is_merge_matching", "type_of", "data_length"]
