@@ -63,6 +63,7 @@ CONTROL_INPUTS = ("any", "A", "B", "USB")
 SWITCH_MODES = ("now", "bar")
 DEVICE_PORTS = ("A", "B", "1", "2", "3", "4", "5", "6", "USB")
 MAX_FILE_BYTES = 32768
+_READ_CHUNK = 1024
 RELEASE_FIX = "copy presets.json from the Switchyard release onto CIRCUITPY"
 
 # Short codes for the routing matrix, by midi.TYPE_NAMES name; a name missing here shows in full.
@@ -209,11 +210,29 @@ def safe_default() -> Config:
     )
 
 
+def _read_capped(f) -> bytes:
+    """The file's bytes, reading no more than MAX_FILE_BYTES + one chunk.
+
+    CircuitPython's read(n) allocates n bytes before it reads, however short the file:
+    read(MAX_FILE_BYTES + 1) needs 32 KB in one block, which a Pico's heap after importing
+    the package as .py does not have (MemoryError at start-up). A chunk at a time needs
+    what the file holds."""
+    parts = []
+    total = 0
+    while total <= MAX_FILE_BYTES:
+        chunk = f.read(_READ_CHUNK)
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)
+
+
 def load(path: str) -> Result:
     """Read and validate the presets file at path (messages name the file as path)."""
     try:
         with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+            data = _read_capped(f)
     except OSError as e:
         code = e.args[0] if e.args else 0
         if code == _ENOENT:
