@@ -26,9 +26,7 @@ if str(REPO / "lib") not in sys.path:
 if str(REPO) not in sys.path:
     sys.path.append(str(REPO))
 
-import mido  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from mido.messages.specs import SPEC_BY_STATUS  # noqa: E402
 from switchyard import piotx, presets  # noqa: E402
 from switchyard.app import App  # noqa: E402
 from switchyard.merge import Output  # noqa: E402
@@ -36,57 +34,18 @@ from switchyard.ports import PioOut, UartIn  # noqa: E402
 from switchyard.router import INPUT_NAMES, OUTPUT_NAMES, Router  # noqa: E402
 from switchyard.stream import StreamParser  # noqa: E402
 
-VALID_REALTIME = frozenset((0xF8, 0xFA, 0xFB, 0xFC, 0xFE, 0xFF))
+from sim.oracle import (  # noqa: E402, F401 (the tests import these from here)
+    VALID_REALTIME,
+    data_length,
+    expand_running_status,
+    mido_messages,
+)
+from sim.oracle import valid_messages as oracle  # noqa: E402, F401
+
 SHIPPED_PRESETS = json.loads((REPO / "presets.json").read_text(encoding="utf-8"))
 
 
-def data_length(status: int) -> int:
-    """Data bytes after a status, from mido's own table (0 for SysEx and undefined)."""
-    spec = SPEC_BY_STATUS.get(status)
-    if spec is None or status == 0xF0:
-        return 0
-    return spec["length"] - 1
-
-
 # ---- the oracle ------------------------------------------------------------------------
-
-
-def expand_running_status(data: Iterable[int]) -> bytes:
-    """Write every running-status message out in full, so mido can read the stream.
-
-    A data byte with no pending message reuses the last channel status; system messages
-    (F0..F7) clear it; realtime bytes (F8..FF) are passed through and change nothing.
-    Anything else is copied unchanged (stray data stays stray for mido to drop).
-    """
-    out = bytearray()
-    running = 0
-    need = 0
-    for b in data:
-        if b >= 0xF8:
-            out.append(b)
-            continue
-        if b >= 0x80:
-            out.append(b)
-            if b < 0xF0:
-                running = b
-            else:
-                running = 0
-            need = data_length(b)
-            continue
-        if need:
-            need -= 1
-        elif running:
-            out.append(running)
-            need = data_length(running) - 1
-        out.append(b)
-    return bytes(out)
-
-
-def mido_messages(data: bytes) -> list[bytes]:
-    """mido's parse of a byte stream, each message as its bytes."""
-    parser = mido.Parser()
-    parser.feed(data)
-    return [bytes(msg.bytes()) for msg in parser]
 
 
 def parse_din(stream: bytes) -> tuple[list[bytes], bytes]:
@@ -137,46 +96,6 @@ def parse_usb(stream: bytes) -> tuple[list[bytes], bytes]:
     messages = [m for m in everything if m[0] < 0xF8]
     realtime = bytes(m[0] for m in everything if m[0] >= 0xF8)
     return messages, realtime
-
-
-def oracle(stream: bytes) -> tuple[list[bytes], bytes]:
-    """The messages and realtime bytes a valid output must carry for this input stream.
-
-    Built from mido's parse of the input, after running-status expansion, with these
-    documented adjustments where mido 1.3.3 departs from the MIDI 1.0 rules we implement
-    (tests/test_stream.py::test_mido_departs_from_midi_1_0_as_documented pins each one):
-    1. mido resets its parser on a realtime byte outside SysEx, losing the pending message;
-       MIDI 1.0 makes realtime transparent: realtime bytes are taken out first, and the
-       valid ones (not F9/FD) are the realtime list.
-    2. mido drops a SysEx ended by a status byte (or by the end of the input); the box
-       forwards it and closes it with F7: an F7 is inserted before that status byte (and
-       at the end).
-    3. mido ignores the undefined F4/F5 and completes the pending message across them;
-       MIDI 1.0 makes them cancel it and the running status, which is what mido does for a
-       stray F7: F4/F5 are replaced by F7.
-    Everything else (a status cutting a message, a stray F7, stray data, system common
-    clearing running status) mido does the MIDI 1.0 way.
-    """
-    realtime = bytes(b for b in stream if b in VALID_REALTIME)
-    out = bytearray()
-    in_sysex = False
-    for b in stream:
-        if b >= 0xF8:
-            continue
-        if b >= 0x80 and in_sysex:
-            in_sysex = False
-            out.append(0xF7)
-            if b == 0xF7:
-                continue
-        if b in (0xF4, 0xF5):
-            b = 0xF7
-        elif b == 0xF0:
-            in_sysex = True
-        out.append(b)
-    if in_sysex:
-        out.append(0xF7)
-    out = bytearray(expand_running_status(bytes(out)))
-    return mido_messages(bytes(out)), realtime
 
 
 def is_merge_of(merged: Sequence, a: Sequence, b: Sequence) -> bool:

@@ -8,7 +8,7 @@ common, and cables pulled mid-SysEx. Both inputs send at once, into presets that
 them, move channels (to_channel, follow), send SysEx to several outputs, and change
 mid-stream (Program Change on the control channel, a button). What each output must carry
 is worked out independently: mido's reading of each input (engine_helpers.oracle) routed
-by tests/route_oracle.py from the presets document. No wall clock: the bounds are on
+by sim/oracle.py's RouteOracle from the presets document. No wall clock: the bounds are on
 passes and virtual time, derived from the input.
 """
 
@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from engine_helpers import hexs, oracle, parse_din, parse_usb
+from engine_helpers import hexs, parse_din, parse_usb
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from route_oracle import RouteOracle, is_merge_matching
 from sim_helpers import ALL_OUTPUTS, run_cli, write_jsonl_events
 
+from sim.oracle import RouteOracle, is_merge_matching
+from sim.oracle import valid_messages as oracle
 from sim.runner import DRAIN_BOUND_US, DRAIN_TAIL_US, Simulation, SimulationStalled
 
 BYTE_US = 320
@@ -278,12 +279,9 @@ def pass_bound(sim: Simulation, timeline: dict) -> int:
 # ---- the properties -------------------------------------------------------------------------
 
 
-@settings(max_examples=30, deadline=None)
-@given(timeline=timelines())
-def test_random_midi_on_both_inputs_ends_and_every_output_carries_what_is_routed_to_it(
-    timeline, tmp_path_factory
-):
-    sim = run_box(DOC, timeline, tmp_path_factory.mktemp("random"))
+def check_random_run(timeline: dict, tmp) -> None:
+    """The property, for one timeline (also for longer searches than the test's own)."""
+    sim = run_box(DOC, timeline, tmp)
     s = sim.summary()
     # ends: within its input and its quiet times (a pulled cable's SysEx is closed within
     # them), and the drain of the queues and of what DMA and the PIO still hold
@@ -292,6 +290,14 @@ def test_random_midi_on_both_inputs_ends_and_every_output_carries_what_is_routed
     assert s["drops"] == 0 and s["rx_overflow"] == 0
     assert sim.app.queued() == 0
     check_outputs(sim, DOC, timeline)
+
+
+@settings(max_examples=30, deadline=None)
+@given(timeline=timelines())
+def test_random_midi_on_both_inputs_ends_and_every_output_carries_what_is_routed_to_it(
+    timeline, tmp_path_factory
+):
+    check_random_run(timeline, tmp_path_factory.mktemp("random"))
 
 
 # ---- the stream that stalled the box ------------------------------------------------------

@@ -1,9 +1,14 @@
-"""An independent model of what each output must carry, from a presets document.
+"""The independent model of what a MIDI stream carries and where the box must send it.
 
-It reads DESIGN.md's routing rules, not lib/switchyard/router.py's tables: for each whole
-message an input delivers (mido's reading of the input, see engine_helpers.oracle) it says
-which outputs get which bytes.
+Tests and the soak benchmark compare what the firmware puts on its outputs with this, so it
+is written from DESIGN.md and mido, not from lib/switchyard:
+- valid_messages(): the messages and realtime bytes a stream carries (mido's parse, with
+  the documented adjustments where mido departs from the MIDI 1.0 rules we implement);
+- RouteOracle: which outputs get which bytes, from a presets document;
+- is_merge_matching(): whether an output interleaves what two inputs were routed to it.
 
+RouteOracle takes each whole message an input delivers (valid_messages' reading of it)
+and says which outputs get which bytes, by these rules:
 - `types` and `channels` filter; a route with `channels` carries channel messages only;
   CC1 and CC33 are "modwheel", every other CC "cc".
 - `to_channel` and `follow` move a channel message to another channel; `follow` takes the
@@ -22,7 +27,102 @@ two inputs were both sending (their relative order inside a burst is not defined
 
 from __future__ import annotations
 
-from engine_helpers import data_length
+from collections.abc import Iterable
+
+import mido
+from mido.messages.specs import SPEC_BY_STATUS
+
+VALID_REALTIME = frozenset((0xF8, 0xFA, 0xFB, 0xFC, 0xFE, 0xFF))
+
+
+def data_length(status: int) -> int:
+    """Data bytes after a status, from mido's own table (0 for SysEx and undefined)."""
+    spec = SPEC_BY_STATUS.get(status)
+    if spec is None or status == 0xF0:
+        return 0
+    return spec["length"] - 1
+
+
+def expand_running_status(data: Iterable[int]) -> bytes:
+    """Write every running-status message out in full, so mido can read the stream.
+
+    A data byte with no pending message reuses the last channel status; system messages
+    (F0..F7) clear it; realtime bytes (F8..FF) are passed through and change nothing.
+    Anything else is copied unchanged (stray data stays stray for mido to drop).
+    """
+    out = bytearray()
+    running = 0
+    need = 0
+    for b in data:
+        if b >= 0xF8:
+            out.append(b)
+            continue
+        if b >= 0x80:
+            out.append(b)
+            if b < 0xF0:
+                running = b
+            else:
+                running = 0
+            need = data_length(b)
+            continue
+        if need:
+            need -= 1
+        elif running:
+            out.append(running)
+            need = data_length(running) - 1
+        out.append(b)
+    return bytes(out)
+
+
+def mido_messages(data: bytes) -> list[bytes]:
+    """mido's parse of a byte stream, each message as its bytes."""
+    parser = mido.Parser()
+    parser.feed(data)
+    return [bytes(msg.bytes()) for msg in parser]
+
+
+def valid_messages(stream: bytes) -> tuple[list[bytes], bytes]:
+    """The messages and realtime bytes a valid output must carry for this input stream.
+
+    Built from mido's parse of the input, after running-status expansion, with these
+    documented adjustments where mido 1.3.3 departs from the MIDI 1.0 rules we implement
+    (tests/test_stream.py::test_mido_departs_from_midi_1_0_as_documented pins each one):
+    1. mido resets its parser on a realtime byte outside SysEx, losing the pending message;
+       MIDI 1.0 makes realtime transparent: realtime bytes are taken out first, and the
+       valid ones (not F9/FD) are the realtime list.
+    2. mido drops a SysEx ended by a status byte (or by the end of the input); the box
+       forwards it and closes it with F7: an F7 is inserted before that status byte (and
+       at the end).
+    3. mido ignores the undefined F4/F5 and completes the pending message across them;
+       MIDI 1.0 makes them cancel it and the running status, which is what mido does for a
+       stray F7: F4/F5 are replaced by F7.
+    Everything else (a status cutting a message, a stray F7, stray data, system common
+    clearing running status) mido does the MIDI 1.0 way.
+    """
+    realtime = bytes(b for b in stream if b in VALID_REALTIME)
+    out = bytearray()
+    in_sysex = False
+    for b in stream:
+        if b >= 0xF8:
+            continue
+        if b >= 0x80 and in_sysex:
+            in_sysex = False
+            out.append(0xF7)
+            if b == 0xF7:
+                continue
+        if b in (0xF4, 0xF5):
+            b = 0xF7
+        elif b == 0xF0:
+            in_sysex = True
+        out.append(b)
+    if in_sysex:
+        out.append(0xF7)
+    out = bytearray(expand_running_status(bytes(out)))
+    return mido_messages(bytes(out)), realtime
+
+
+# ---- routing ------------------------------------------------------------------------------
+
 
 TYPES = ("clock", "transport", "notes", "poly_aftertouch", "cc", "modwheel", "program",
          "aftertouch", "pitchbend", "sysex", "common", "active_sensing", "reset")
@@ -207,6 +307,3 @@ def is_merge_matching(merged: list[bytes], a: list[frozenset[bytes]],
                 reach[j - 1] and merged[k] in b[j - 1]
             )
     return reach[len(b)]
-
-
-__all__ = ["RouteOracle", "is_merge_matching", "type_of", "data_length"]
