@@ -1,0 +1,500 @@
+"""Switchyard on CircuitPython itself: a CircuitPython UF2 booted in rp2040js (emu/run.mjs).
+
+    python emu/pico.py --uf2 FILE --bootrom FILE [--mpy-cross PATH] [--py]
+                       [--json FILE] [--seconds S]
+
+FILE is a CircuitPython 9 or 10 UF2 for raspberry_pi_pico (the one circuitpython.org offers,
+or one built from a release), the bootrom the RP2040's 16 KB mask ROM (emu/README.md). The
+CIRCUITPY image holds exactly what tools/deploy.py installs (.mpy with --mpy-cross, .py
+with --py or without one). Needs node (emu/package.json: `npm ci --prefix emu`) and
+mkfs.fat + mcopy (dosfstools, mtools).
+
+It boots the firmware, reads the serial console, then
+1. at the REPL before code.py runs the package: gc.mem_free(), and the same after
+   importing the package and building the box's objects (free heap after boot);
+2. runs code.py (the firmware) and plays the studio's input A and B as bytes that arrive at
+   31250 baud wire timing (one byte each 320 us, fed to the UART RX FIFO when its stop bit
+   ends), records what every DIN output sends: UART outputs by the byte the firmware
+   writes to the data register, PIO outputs by decoding pin transitions, each with its
+   emulated start time; and reports latency, clock jitter and drops like `make demo`;
+3. prints emulated cycles per wall second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from bisect import bisect_right
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+
+import deploy  # noqa: E402
+
+CIRCUITPY_OFFSET = 1024 * 1024  # CIRCUITPY_FIRMWARE_SIZE (1020 KB) + NVM (4 KB) on the Pico
+CIRCUITPY_BYTES = 1024 * 1024  # to the end of the 2 MB flash
+BIT_NS = 32_000  # 31250 baud
+BYTE_NS = 10 * BIT_NS
+DIN_PIO_PINS = (6, 7, 8, 9)
+DIN_UART = {0: "1", 1: "2"}  # UART0 TX GP0 is out 1, UART1 TX GP4 is out 2
+PIO_OUTPUT = {6: "3", 7: "4", 8: "5", 9: "6"}
+
+
+class EmuError(RuntimeError):
+    pass
+
+
+# ------------------------------------------------------------------------- the drive
+
+
+def drive_files(mpy_cross: str | None) -> dict[str, bytes]:
+    """{path on CIRCUITPY: bytes}: what tools/deploy.py puts on a fresh drive."""
+    with tempfile.TemporaryDirectory(prefix="switchyard-emu-drive-") as tmp:
+        drive = Path(tmp) / "CIRCUITPY"
+        drive.mkdir()
+        (drive / "boot_out.txt").write_text(
+            "Adafruit CircuitPython 9.2.9 on 2025-09-07; Raspberry Pi Pico with rp2040\n"
+            "Board ID:raspberry_pi_pico\n"
+        )
+        args = ["--to", str(drive), "--source", str(REPO)]
+        args += ["--mpy-cross", mpy_cross] if mpy_cross else ["--py"]
+        out = subprocess.run(
+            [sys.executable, str(REPO / "tools" / "deploy.py"), *args],
+            capture_output=True, text=True, check=False,
+        )
+        if out.returncode != 0:
+            raise EmuError("deploy.py failed: " + out.stderr.strip())
+        files = {}
+        for path in sorted(drive.rglob("*")):
+            rel = path.relative_to(drive).as_posix()
+            if path.is_file() and rel != "boot_out.txt":
+                files[rel] = path.read_bytes()
+        return files
+
+
+def fat_image(files: dict[str, bytes], path: Path) -> None:
+    """A FAT12 CIRCUITPY volume (512-byte sectors, as CircuitPython formats it)."""
+    for tool in ("mkfs.fat", "mcopy", "mmd"):
+        if shutil.which(tool) is None:
+            raise EmuError(f"{tool} not found: install dosfstools and mtools")
+    if path.exists():
+        path.unlink()
+    subprocess.run(
+        ["mkfs.fat", "-F", "12", "-S", "512", "-s", "1", "-n", "CIRCUITPY", "-C", str(path),
+         str(CIRCUITPY_BYTES // 1024)],
+        check=True, capture_output=True,
+    )
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    made = set()
+    with tempfile.TemporaryDirectory(prefix="switchyard-emu-fat-") as tmp:
+        for rel, data in files.items():
+            parts = rel.split("/")
+            for k in range(1, len(parts)):
+                folder = "/".join(parts[:k])
+                if folder not in made:
+                    subprocess.run(["mmd", "-i", str(path), "::" + folder], env=env, check=True)
+                    made.add(folder)
+            local = Path(tmp) / rel.replace("/", "__")
+            local.write_bytes(data)
+            subprocess.run(
+                ["mcopy", "-i", str(path), str(local), "::" + rel], env=env, check=True
+            )
+
+
+# ---------------------------------------------------------------------------- emulator
+
+
+def button_pins() -> list[int]:
+    ns: dict = {}
+    exec((REPO / "boards" / "raspberry_pi_pico.py").read_text(), ns)
+    return [int(pin[2:]) for _name, pin in ns["BUTTONS"]]
+
+
+class Emulator:
+    """emu/run.mjs in a child process."""
+
+    def __init__(self, uf2: str, bootrom: str, fs: Path | None):
+        node = shutil.which("node")
+        if node is None:
+            raise EmuError("node not found (Node 20 runs rp2040js)")
+        if not (REPO / "emu" / "node_modules" / "rp2040js").is_dir():
+            raise EmuError("rp2040js is not installed: npm ci --prefix emu")
+        cmd = [node, str(REPO / "emu" / "run.mjs"), "--uf2", uf2, "--bootrom", bootrom]
+        if fs is not None:
+            cmd += ["--fs", str(fs), "--fs-offset", str(CIRCUITPY_OFFSET)]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        self.ns = 0
+        self.cycles = 0
+        self.wall_ms = 0
+        self.console = ""
+        self.uart: list[tuple[int, int, int]] = []  # (n, ns, byte)
+        self.pins: list[tuple[int, int, int]] = []  # (pin, ns, v)
+        first = self._event()
+        if first.get("ev") != "ready":
+            raise EmuError("run.mjs did not start: %r" % first)
+        # rp2040js reads an undriven input low (it models no pull-up): hold every button
+        # released, or FN reads held at power-up and the box starts its self-test.
+        for pin in button_pins():
+            self.send(cmd="pin", pin=pin, v=1)
+
+    def _event(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise EmuError("run.mjs ended (exit %s)" % self.proc.poll())
+        return json.loads(line)
+
+    def send(self, **msg) -> None:
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+
+    def run_until(self, ns: int) -> None:
+        self.send(cmd="run", ns=ns)
+        while True:
+            ev = self._event()
+            kind = ev["ev"]
+            if kind == "stopped":
+                self.ns = ev["ns"]
+                self.cycles = ev["cycles"]
+                self.wall_ms += ev["wall_ms"]
+                return
+            if kind == "cdc":
+                self.console += bytes.fromhex(ev["hex"]).decode("utf-8", "replace")
+            elif kind == "uart":
+                self.uart.append((ev["n"], ev["ns"], ev["byte"]))
+            elif kind == "pin":
+                self.pins.append((ev["pin"], ev["ns"], ev["v"]))
+
+    def wait_for(self, text: str, limit_ns: int, step_ns: int = 20_000_000, since: int = 0):
+        while text not in self.console[since:]:
+            if self.ns >= limit_ns:
+                raise EmuError(
+                    "no %r on the console after %.1f s emulated; it shows:\n%s"
+                    % (text, self.ns / 1e9, self.console[-800:])
+                )
+            self.run_until(self.ns + step_ns)
+
+    def type(self, text: str) -> None:
+        self.send(cmd="cdc", hex=text.encode().hex())
+
+    def repl(self, line: str, limit_s: float = 20.0) -> str:
+        """Run one line at the REPL; its output."""
+        mark = len(self.console)
+        self.type(line + "\r")
+        self.wait_for("\n>>> ", self.ns + int(limit_s * 1e9), step_ns=5_000_000, since=mark)
+        out = self.console[mark:]
+        out = out.split("\n", 1)[1] if "\n" in out else out  # the echoed line
+        return out.rsplit(">>> ", 1)[0].strip()
+
+    def close(self) -> None:
+        try:
+            self.send(cmd="quit")
+        except (BrokenPipeError, OSError):
+            pass
+        self.proc.wait(timeout=10)
+
+
+def to_repl(emu: Emulator, limit_s: float = 30.0) -> float:
+    """Boot until the REPL prompt (interrupting code.py); emulated seconds it took."""
+    limit = int(limit_s * 1e9)
+    emu.run_until(300_000_000)
+    deadline = emu.ns + limit
+    while ">>> " not in emu.console:
+        emu.type("\x03")
+        emu.run_until(emu.ns + 100_000_000)
+        if "Press any key to enter the REPL" in emu.console:
+            emu.type("\r")
+            emu.run_until(emu.ns + 200_000_000)
+        if emu.ns > deadline:
+            raise EmuError("no REPL prompt; the console shows:\n" + emu.console[-1000:])
+    return emu.ns / 1e9
+
+
+HEAP_PROBE = (
+    ("boot", "import gc;gc.collect();print('FREE', gc.mem_free(), gc.mem_alloc())"),
+    ("import", "import switchyard.app as A, switchyard.piotx;gc.collect();"
+     "print('FREE', gc.mem_free(), gc.mem_alloc())"),
+    ("built", "app = A.build();gc.collect();print('FREE', gc.mem_free(), gc.mem_alloc())"),
+)
+
+
+def heap_after_boot(uf2: str, bootrom: str, mpy_cross: str | None) -> dict:
+    with tempfile.TemporaryDirectory(prefix="switchyard-emu-") as tmp:
+        image = Path(tmp) / "circuitpy.img"
+        files = drive_files(mpy_cross)
+        fat_image(files, image)
+        emu = Emulator(uf2, bootrom, image)
+        try:
+            started = time.monotonic()
+            boot_s = to_repl(emu)
+            banner = [line for line in emu.console.splitlines() if "CircuitPython" in line]
+            result = {"boot_s": boot_s, "banner": banner[-1] if banner else ""}
+            for key, line in HEAP_PROBE:
+                out = emu.repl(line, limit_s=60)
+                found = [ln.split() for ln in out.splitlines() if ln.startswith("FREE ")]
+                if not found or len(found[-1]) != 3:
+                    raise EmuError("heap probe failed:\n" + out)
+                result[key + "_free"] = int(found[-1][1])
+                result[key + "_alloc"] = int(found[-1][2])
+                result[key + "_console"] = out
+            result["cycles"] = emu.cycles
+            result["emulated_s"] = emu.ns / 1e9
+            result["wall_s"] = time.monotonic() - started
+            result["run_wall_s"] = emu.wall_ms / 1000
+            result["files"] = {k: len(v) for k, v in files.items()}
+            return result
+        finally:
+            emu.close()
+
+
+# ------------------------------------------------------------------------- the wires
+
+
+def wire_bytes(events: list[tuple[int, bytes]]) -> list[tuple[int, int]]:
+    """(start ns, byte) of each byte a MIDI source sends: back to back at 31250 baud, as
+    sim/chip.py feed() puts them on the wire."""
+    out = []
+    free = 0
+    for t_us, data in events:
+        start = max(t_us * 1000, free)
+        for byte in data:
+            out.append((start, byte))
+            start += BYTE_NS
+        free = start
+    return out
+
+
+def uart_tx_wire(writes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(start ns, byte) on a hardware UART's TX pin from (ns, byte) data-register writes.
+
+    rp2040js hands each byte over as it is written and always reports the TX FIFO empty,
+    so the wire is modelled here: the UART sends its FIFO back to back."""
+    out = []
+    free = 0
+    for t, byte in writes:
+        start = max(t, free)
+        out.append((start, byte))
+        free = start + BYTE_NS
+    return out
+
+
+def decode_8n1(transitions: list[tuple[int, int]], bit_ns: int = BIT_NS) -> list[tuple[int, int]]:
+    """(start ns, byte) from a TX pin's (ns, level) transitions (idle high, 8N1, LSB first).
+
+    A level of -1 (not driven) reads high, as the pad's pull-up would make it. A frame whose
+    stop bit is low is dropped (a framing error on the receiving device)."""
+    times = [t for t, _ in transitions]
+    levels = [1 if v != 0 else 0 for _, v in transitions]
+
+    def level_at(t: float) -> int:
+        k = bisect_right(times, t) - 1
+        return levels[k] if k >= 0 else 1
+
+    out = []
+    k = 0
+    ready = 0.0  # no start bit before the previous frame's stop bit is half through
+    while k < len(times):
+        if levels[k] != 0 or times[k] < ready or level_at(times[k] - 1) == 0:
+            k += 1
+            continue
+        t0 = times[k]
+        byte = 0
+        for bit in range(8):
+            byte |= level_at(t0 + (bit + 1.5) * bit_ns) << bit
+        ready = t0 + 9.5 * bit_ns
+        if level_at(ready) == 1:
+            out.append((int(t0), byte))
+        k = bisect_right(times, ready)
+    return out
+
+
+# ---------------------------------------------------------------------- the studio
+
+
+def board_outputs() -> tuple[dict[int, int], dict[int, str]]:
+    """({GPIO of a UART input: UART number}, {GPIO of a DIN output: output name}) from
+    boards/raspberry_pi_pico.py."""
+    ns: dict = {}
+    exec((REPO / "boards" / "raspberry_pi_pico.py").read_text(), ns)
+    inputs = {int(pin[2:]): index for _name, index, pin in ns["INPUTS"]}
+    outputs = {int(pin[2:]): name for name, _driver, pin in ns["OUTPUTS"]}
+    return inputs, outputs
+
+
+def play_studio(uf2: str, bootrom: str, mpy_cross: str | None, seconds: float) -> dict:
+    """Boot the firmware from a fresh drive, play the studio scenario into A and B."""
+    sys.path.insert(0, str(REPO))
+    from sim import scenario
+
+    _inputs, outputs = board_outputs()
+    with tempfile.TemporaryDirectory(prefix="switchyard-emu-") as tmp:
+        image = Path(tmp) / "circuitpy.img"
+        fat_image(drive_files(mpy_cross), image)
+        emu = Emulator(uf2, bootrom, image)
+        try:
+            started = time.monotonic()
+            emu.send(cmd="watch", pins=sorted(outputs))
+            emu.wait_for("preset 1:", 60_000_000_000, step_ns=5_000_000)
+            t0 = emu.ns
+            boot_cycles = emu.cycles
+            boot_wall = emu.wall_ms
+            feeds = {"A": scenario.digitakt(seconds), "B": scenario.keystep(seconds - 0.5)}
+            uart_of = {"A": 0, "B": 1}
+            ins = {}
+            arrivals = []
+            for port, events in feeds.items():
+                wire = wire_bytes(events)
+                ins[port] = [(t // 1000, b) for t, b in wire]
+                arrivals += [(t0 + t + BYTE_NS, uart_of[port], b) for t, b in wire]
+            arrivals.sort()
+            for at, n, byte in arrivals:
+                if at > emu.ns:
+                    emu.run_until(at)
+                emu.send(cmd="uart", n=n, byte=byte)
+            emu.run_until(emu.ns + 300_000_000)
+            wall = time.monotonic() - started
+            logs: dict[str, list[tuple[int, int]]] = {}
+            for pin, name in outputs.items():
+                transitions = [(t - t0, v) for p, t, v in emu.pins if p == pin]
+                logs[name] = [(int(t // 1000), b) for t, b in decode_8n1(transitions)]
+            return {
+                "ins": ins,
+                "outs": logs,
+                "console": emu.console,
+                "t0_s": t0 / 1e9,
+                "run_cycles": emu.cycles - boot_cycles,
+                "run_wall_s": (emu.wall_ms - boot_wall) / 1000,
+                "emulated_s": (emu.ns - t0) / 1e9,
+                "wall_s": wall,
+            }
+        finally:
+            emu.close()
+
+
+def studio_report(result: dict, devices: dict[str, str]) -> dict:
+    """The `make demo` figures (sim/analysis.py) of an emulated run."""
+    from sim import analysis
+
+    report: dict = {"outputs": {}}
+    box_all, first_all, jitter_all = [], [], []
+    ins = result["ins"]
+    for port in sorted(result["outs"]):
+        log = result["outs"][port]
+        box, first = analysis.latencies(ins, log)
+        jitter = analysis.clock_jitter(ins["A"], log) if analysis.clock_times(log) else []
+        box_all += box
+        first_all += first
+        jitter_all += jitter
+        counts = analysis.counts(log)
+        report["outputs"][port] = {
+            "device": devices.get(port, ""),
+            "bytes": len(log),
+            "messages": {
+                "%s%s" % (t, "" if ch is None else " ch%d" % (ch + 1)): n
+                for (t, ch), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))
+            },
+        }
+    report["latency_us"] = analysis.summary_stats(box_all)
+    report["latency_first_byte_us"] = analysis.summary_stats(first_all)
+    report["clock_jitter_us"] = analysis.summary_stats(jitter_all)
+    return report
+
+
+def print_studio(report: dict, sim_report: dict | None) -> None:
+    for port, info in report["outputs"].items():
+        name = ("out %s" % port) + (" (%s)" % info["device"] if info["device"] else "")
+        sim_bytes = ""
+        if sim_report is not None and port in sim_report["outputs"]:
+            sim_bytes = "   (simulator %d)" % sim_report["outputs"][port]["bytes"]
+        print("%-22s %5d bytes%s" % (name, info["bytes"], sim_bytes))
+        if not info["messages"]:
+            print("    (nothing)")
+        sim_msgs = sim_report["outputs"].get(port, {}).get("messages", {}) if sim_report else {}
+        for kind, n in info["messages"].items():
+            extra = "   (simulator %d)" % sim_msgs.get(kind, 0) if sim_report else ""
+            print("    %-26s %5d%s" % (kind, n, extra))
+    for label, key in (
+        ("latency (last byte in -> first byte out)", "latency_us"),
+        ("latency (first byte in -> first byte out)", "latency_first_byte_us"),
+        ("clock jitter on the outputs", "clock_jitter_us"),
+    ):
+        st = report[key]
+        line = "%s: p50 %d us, p99 %d us, max %d us (%d)" % (
+            label, st["p50"], st["p99"], st["max"], st["count"])
+        if sim_report is not None:
+            ss = sim_report[key]
+            line += "; simulator p50 %d, p99 %d, max %d" % (ss["p50"], ss["p99"], ss["max"])
+        print(line)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="pico.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--uf2", required=True)
+    parser.add_argument("--bootrom", required=True)
+    parser.add_argument("--mpy-cross", metavar="PATH")
+    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--seconds", type=float, default=8.0, help="studio scenario length")
+    parser.add_argument("--heap-only", action="store_true", help="skip the studio scenario")
+    args = parser.parse_args(argv)
+    for name in ("uf2", "bootrom"):
+        if not Path(getattr(args, name)).is_file():
+            print(f"pico.py: --{name} {getattr(args, name)}: no such file", file=sys.stderr)
+            return 1
+    forms = {}
+    try:
+        if args.mpy_cross:
+            deploy.mpy_cross_version(args.mpy_cross)
+        forms["py"] = heap_after_boot(args.uf2, args.bootrom, None)
+        if args.mpy_cross:
+            forms["mpy"] = heap_after_boot(args.uf2, args.bootrom, args.mpy_cross)
+    except (EmuError, deploy.Refused) as error:
+        print(f"pico.py: {error}", file=sys.stderr)
+        return 1
+    for form, r in forms.items():
+        speed = r["cycles"] / r["run_wall_s"] if r["run_wall_s"] else 0
+        print(
+            f".{form}: {r['banner']}\n  free after boot {r['boot_free']} B, after importing "
+            f"the package {r['import_free']} B (package {r['import_alloc'] - r['boot_alloc']} B)"
+            f", after building the box {r['built_free']} B; REPL after {r['boot_s']:.2f} s "
+            f"emulated; {speed / 1e6:.2f} M cycles per wall s"
+        )
+    results: dict = {"heap": forms}
+    if not args.heap_only:
+        sys.path.insert(0, str(REPO))
+        from sim.cli import run_studio
+
+        devices = json.loads((REPO / "presets.json").read_text()).get("devices", {})
+        try:
+            played = play_studio(args.uf2, args.bootrom, args.mpy_cross, args.seconds)
+        except EmuError as error:
+            print(f"pico.py: {error}", file=sys.stderr)
+            return 1
+        report = studio_report(played, devices)
+        _sim, sim_report = run_studio(args.seconds)
+        lines = played["console"].splitlines()
+        print("\nstudio scenario, %.1f s, on the emulated Pico (code.py started %.2f s after "
+              "reset); serial console, last lines:" % (args.seconds, played["t0_s"]))
+        for text in lines[-6:]:
+            print("  | " + text)
+        print_studio(report, sim_report)
+        speed = played["run_cycles"] / played["run_wall_s"] if played["run_wall_s"] else 0
+        print("emulated %.2f s in %.1f s wall: %.2f M cycles per wall second"
+              % (played["emulated_s"], played["wall_s"], speed / 1e6))
+        results["studio"] = {"report": report, "simulator": sim_report,
+                             "console": played["console"], "speed_hz": speed,
+                             "outs": played["outs"], "ins": played["ins"]}
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
