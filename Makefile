@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint typecheck pytest browser bench check schematic editor clean
+.PHONY: demo test venv lint typecheck pytest browser bench soak check schematic editor clean
 
 venv: $(STAMP)
 
@@ -47,6 +47,11 @@ browser:
 
 bench: $(STAMP)
 	$(PY) tools/bench.py --json build/bench.json
+
+# An hour of virtual time: the studio with garbage bursts and cables pulled mid-SysEx
+# (also part of make bench, as its "soak" figures).
+soak: $(STAMP)
+	$(PY) tools/soak.py --json build/soak.json
 
 check: $(STAMP)
 	$(PY) tools/check.py presets.json

@@ -615,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--load-seconds", type=float, default=60.0, help="full-load length")
     p.add_argument("--no-update-model", action="store_true",
                    help="keep sim/cost_model.json as it is")
+    p.add_argument("--soak-minutes", type=float, default=60.0,
+                   help="tools/soak.py's virtual time (0: no soak)")
     args = p.parse_args(argv)
     t0 = time.time()
     lib = _lib_with_adafruit()
@@ -655,6 +657,10 @@ def main(argv: list[str] | None = None) -> int:
     results["cost_model_fit"] = model["fit"]
     results["cost_model_standin_surplus"] = model["standin_surplus"]
     results.update(simulate(args.seconds, args.load_seconds))
+    if args.soak_minutes > 0:
+        import soak  # tools/soak.py: an hour of the studio with garbage and pulled cables
+
+        results["soak"] = soak.soak(args.soak_minutes * 60)
     results["bench_wall_seconds"] = round(time.time() - t0, 1)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
