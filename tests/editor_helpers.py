@@ -1,5 +1,5 @@
 """Shared by the preset editor's tests: tools/check.py as a user runs it, a fake CIRCUITPY
-drive, and HTTP calls to an editor server.
+drive, HTTP calls to an editor server and a small .mid to play.
 
 The repo root is appended to sys.path (not prepended: the root code.py would shadow the
 standard library's `code`), so `editor` and `sim` import as packages.
