@@ -454,3 +454,29 @@ def test_broken_presets_boot_the_safe_default(tmp_path, capsys, case):
     flashes = [t for t in rising_edges(hist["P1"]) if 500_000 <= t < 4_500_000]
     assert len(flashes) == 6
     assert sim.summary()["drops"] == 0
+
+
+def test_a_key_queue_that_never_empties_does_not_hold_the_loop():
+    # A chattering contact keeps keypad queueing edges: one poll takes at most a full
+    # queue's worth (the rest wait for the next poll), so the MIDI loop goes on.
+    import engine_helpers  # noqa: F401 (puts lib/ on sys.path)
+    from switchyard.panel import MAX_KEY_EVENTS, Panel
+
+    class Chattering:
+        asked = 0
+
+        def get_into(self, event):
+            Chattering.asked += 1
+            event.key_number, event.pressed = 1, False  # P2 released, again and again
+            return True
+
+    class Keys:
+        events = Chattering()
+
+    class Event:
+        key_number = 0
+        pressed = False
+
+    panel = Panel(Keys(), Event(), {})
+    assert panel.poll(0, router=None) is False
+    assert Chattering.asked == MAX_KEY_EVENTS

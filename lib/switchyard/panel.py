@@ -17,6 +17,9 @@ flashes P1..P4 three times every two seconds while the safe default runs.
 from switchyard.midi import const
 
 LONG_PRESS_MS = const(1000)
+# keypad.Keys' queue holds 64 events (its default max_events): a poll takes no more, so a
+# scanner that kept queueing (a chattering contact) cannot hold the MIDI loop
+MAX_KEY_EVENTS = const(64)
 _ACT_MS = const(30)
 _TICKS_MASK = const(0x1FFFFFFF)
 
@@ -51,7 +54,9 @@ class Panel:
         keys = self.keys
         if keys is not None:
             event = self.event
-            while keys.events.get_into(event):
+            taken = 0
+            while taken < MAX_KEY_EVENTS and keys.events.get_into(event):
+                taken += 1
                 if self._key(event.key_number, event.pressed, now, router):
                     acted = True
             if (
