@@ -19,7 +19,7 @@ from pathlib import Path
 from editor.document import Problem, check_text, presets, safe_name
 from sim import plots, scenario
 from sim.cli import studio_report
-from sim.runner import INPUT_PORTS, Simulation
+from sim.runner import INPUT_PORTS, Simulation, SimulationStalled
 from sim.sources import SourceError, load_events
 
 MAX_MIDI_BYTES = 1 << 20
@@ -116,7 +116,11 @@ def try_presets(
                 sim = Simulation(presets_path=presets_path, preset=preset)
                 for port_name, port_events in events.items():
                     sim.play(port_name, port_events)
-                sim.run()
+                try:
+                    sim.run()
+                except SimulationStalled as stall:
+                    raise Problem("the simulated box stopped making progress: %s" % stall,
+                                  status=500) from None
             report = studio_report(sim, config.devices)
             series = plots.timing_series(sim, config.devices)
             pictures = {

@@ -341,3 +341,18 @@ def test_save_refuses_presets_with_errors_and_keeps_the_old_file(editor, studio_
         'presets.json: presets[0].routes[6].to[0]: unknown output "7"; outputs are 1..6 and USB'
     ]
     assert (drive / "presets.json").read_bytes() == b"old"
+
+
+def test_try_it_says_when_the_simulated_box_stops(monkeypatch):
+    from editor import tryit
+
+    def stall(self, *args, **kwargs):
+        raise tryit.SimulationStalled("pass 12 at 1.000 s: out 3 still queued")
+
+    monkeypatch.setattr(tryit.Simulation, "run", stall)
+    with pytest.raises(document.Problem) as refused:
+        tryit.try_presets(STUDIO.read_text(), seconds=2)
+    assert refused.value.status == 500
+    assert str(refused.value) == (
+        "the simulated box stopped making progress: pass 12 at 1.000 s: out 3 still queued"
+    )
