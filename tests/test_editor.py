@@ -24,7 +24,7 @@ from editor_helpers import (
     snapshot,
 )
 
-from editor import document, server
+from editor import document, server, tryit
 from editor.document import midi
 
 
@@ -344,8 +344,6 @@ def test_save_refuses_presets_with_errors_and_keeps_the_old_file(editor, studio_
 
 
 def test_try_it_says_when_the_simulated_box_stops(monkeypatch):
-    from editor import tryit
-
     def stall(self, *args, **kwargs):
         raise tryit.SimulationStalled("pass 12 at 1.000 s: out 3 still queued")
 
