@@ -135,6 +135,9 @@ class Emulator:
         self.ns = 0
         self.cycles = 0
         self.wall_ms = 0
+        self.clk_sys = 0
+        self.exceptions: dict = {}
+        self.handler_cycles: dict = {}
         self.console = ""
         self.uart: list[tuple[int, int, int]] = []  # (n, ns, byte)
         self.pins: list[tuple[int, int, int]] = []  # (pin, ns, v)
@@ -165,6 +168,9 @@ class Emulator:
                 self.ns = ev["ns"]
                 self.cycles = ev["cycles"]
                 self.wall_ms += ev["wall_ms"]
+                self.clk_sys = ev.get("clk_sys", 0)
+                self.exceptions = ev.get("exceptions", {})
+                self.handler_cycles = ev.get("handler_cycles", {})
                 return
             if kind == "cdc":
                 self.console += bytes.fromhex(ev["hex"]).decode("utf-8", "replace")
@@ -250,6 +256,76 @@ def heap_after_boot(uf2: str, bootrom: str, mpy_cross: str | None) -> dict:
             result["wall_s"] = time.monotonic() - started
             result["run_wall_s"] = emu.wall_ms / 1000
             result["files"] = {k: len(v) for k, v in files.items()}
+            return result
+        finally:
+            emu.close()
+
+
+# ------------------------------------------------------------------- the calibration
+
+
+def bench_source() -> str:
+    """emu_bench.py for the drive: tools/calibrate.py's int_add and fib, and tools/bench.py's
+    engine measurement (four outputs, 16-byte reads, mixed_stream(400)), timed on the chip
+    with time.monotonic_ns(): in the emulator that is emulated time, exact."""
+    import bench
+    import calibrate
+    from guest import ENGINE_SETUP
+
+    data = bench.mixed_stream(400)
+    return "\n".join([
+        "import time, gc, microcontroller",
+        calibrate.INT_ADD_SETUP,
+        calibrate.FIB_SETUP,
+        ENGINE_SETUP,
+        "DATA = %r" % data,
+        "FOUR_OUTPUTS = %r" % bench.FOUR_OUTPUTS,
+        "def _ns(code):",
+        "    gc.collect()",
+        "    t = time.monotonic_ns()",
+        "    exec(code)",
+        "    return time.monotonic_ns() - t",
+        "def run():",
+        "    r = {'hz': microcontroller.cpu.frequency}",
+        "    a, b = %r" % (calibrate.INT_ADD_RUNS,),
+        "    r['int_add_ns'] = (_ns(b) - _ns(a)) / %d" % calibrate.INT_ADD_EXTRA_ITERATIONS,
+        "    a, b = %r" % (calibrate.FIB_RUNS,),
+        "    r['fib_ns'] = (_ns(b) - _ns(a)) / %d" % (
+            calibrate.fib_calls(24) - calibrate.fib_calls(14)),
+        "    global feed, feeds, app",
+        "    feed = FeedIn(bytearray(DATA), 16)",
+        "    feeds = [feed]",
+        "    app = engine(FOUR_OUTPUTS, [('A', feed)])",
+        "    run_until_drained(app, feeds)",
+        "    one = _ns('run_until_drained(app, feeds)')",
+        "    three = _ns('for _ in range(3): run_until_drained(app, feeds)')",
+        "    r['engine_ns_per_byte'] = (three - one) / (2 * len(DATA))",
+        "    r['drops'] = app.drops()",
+        "    print('BENCH', r)",
+    ]) + "\n"
+
+
+def calibrate_on_pico(uf2: str, bootrom: str, mpy_cross: str | None) -> dict:
+    """emu_bench.run() at the REPL of the emulated Pico, at the clock the firmware set."""
+    import ast
+
+    files = drive_files(mpy_cross)
+    files["emu_bench.py"] = bench_source().encode()
+    with tempfile.TemporaryDirectory(prefix="switchyard-emu-") as tmp:
+        image = Path(tmp) / "circuitpy.img"
+        fat_image(files, image)
+        emu = Emulator(uf2, bootrom, image)
+        try:
+            emu.wait_for("preset 1:", 60_000_000_000, step_ns=5_000_000)
+            to_repl(emu)
+            mark = emu.cycles
+            wall = emu.wall_ms
+            out = emu.repl("import emu_bench; emu_bench.run()", limit_s=120)
+            found = [ln for ln in out.splitlines() if ln.startswith("BENCH ")]
+            if not found:
+                raise EmuError("emu_bench failed:\n" + out)
+            result = ast.literal_eval(found[-1][len("BENCH "):])
+            result["speed_hz"] = (emu.cycles - mark) / max(1e-9, (emu.wall_ms - wall) / 1000)
             return result
         finally:
             emu.close()

@@ -20,9 +20,10 @@
 // "v"}; {"ev": "stopped", "ns", "cycles", "wall_ms"}; {"ev": "ready"} after loading.
 //
 // The PIO: rp2040js 1.4.1 steps its state machines from a setTimeout loop, at no relation
-// to emulated time, and ignores SMx_CLKDIV. This runner steps each enabled state machine
-// itself, once per (CLKDIV) system clocks of emulated time, so PIO pins move in step with
-// the CPU (see emu/README.md for what that still leaves out).
+// to emulated time, ignores SMx_CLKDIV, and runs the instruction after one with a delay
+// [n] on the very next step. This runner steps each enabled state machine itself, once per
+// CLKDIV system clocks of emulated time, and holds it for the delay cycles, so PIO pins
+// move in step with the CPU (see emu/README.md for what that still leaves out).
 
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -82,9 +83,28 @@ if (fsPath) {
   mcu.flash.set(readFileSync(fsPath), offset);
 }
 
-// Console over USB CDC
+// Console over USB CDC. rp2040js's USBCDC answers every read the device arms on the CDC
+// OUT endpoint at once, with nothing if it has nothing to send: the device re-arms, and
+// the zero-length transfers come back as ~40,000 USB interrupts a second (12 to 17 % of
+// the CPU). A host leaves the read pending until it has data; so does this runner.
 const cdc = new USBCDC(mcu.usbCtrl);
 cdc.onSerialData = (value) => send({ ev: 'cdc', ns: mcu.clock.nanos, hex: hex(value) });
+const cdcRead = mcu.usbCtrl.onEndpointRead;
+let pendingRead = null;
+mcu.usbCtrl.onEndpointRead = (endpoint, size) => {
+  if (endpoint === cdc.outEndpoint && cdc.txFIFO.empty) {
+    pendingRead = [endpoint, size];
+    return;
+  }
+  cdcRead(endpoint, size);
+};
+function flushCdc() {
+  if (pendingRead && !cdc.txFIFO.empty) {
+    const [endpoint, size] = pendingRead;
+    pendingRead = null;
+    cdcRead(endpoint, size);
+  }
+}
 
 mcu.uart.forEach((uart, n) => {
   uart.onByte = (value) => send({ ev: 'uart', n, ns: mcu.clock.nanos, byte: value });
@@ -106,8 +126,11 @@ function stepPio(nowNs) {
     const period = div * nsPerCycle();
     let stepped = false;
     while (m.due <= nowNs) {
+      // rp2040js counts an instruction's delay [n] in sm.cycles but runs the next
+      // instruction on the next step: the machine's next step is due after them all.
+      const before = m.sm.cycles;
       m.sm.step();
-      m.due += period;
+      m.due += Math.max(1, m.sm.cycles - before) * period;
       stepped = true;
     }
     if (stepped) m.pio.checkChangedPins();
@@ -122,6 +145,17 @@ mcu.gpio.forEach((pin, index) => {
     send({ ev: 'pin', pin: index, ns: mcu.clock.nanos, v });
   });
 });
+
+// Exceptions taken, by number (16 + IRQ for interrupts), reported with "stopped".
+const exceptions = {};
+const handlerCycles = {}; // cycles spent in each exception handler
+{
+  const entry = mcu.core.exceptionEntry.bind(mcu.core);
+  mcu.core.exceptionEntry = (n) => {
+    exceptions[n] = (exceptions[n] || 0) + 1;
+    return entry(n);
+  };
+}
 
 mcu.core.PC = 0x10000000;
 
@@ -143,6 +177,7 @@ function runUntil(targetNs) {
     } else {
       const cycles = core.executeInstruction();
       clock.tick(cycles * cycleNs);
+      if (core.IPSR) handlerCycles[core.IPSR] = (handlerCycles[core.IPSR] || 0) + cycles;
     }
     if (clock.nanos >= nextPio) {
       stepPio(clock.nanos);
@@ -151,7 +186,7 @@ function runUntil(targetNs) {
   }
   send({
     ev: 'stopped', ns: clock.nanos, cycles: core.cycles, wall_ms: Date.now() - start,
-    clk_sys: mcu.clkSys,
+    clk_sys: mcu.clkSys, exceptions, handler_cycles: handlerCycles,
   });
 }
 
@@ -169,6 +204,7 @@ rl.on('line', (line) => {
       break;
     case 'cdc':
       for (const b of Buffer.from(msg.hex, 'hex')) cdc.sendSerialByte(b);
+      flushCdc();
       break;
     case 'pin':
       mcu.gpio[msg.pin].setInputValue(!!msg.v);
