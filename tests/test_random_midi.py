@@ -269,11 +269,11 @@ def _show(items: list) -> list:
 
 
 def pass_bound(sim: Simulation, timeline: dict) -> int:
-    """Passes a run may take: a few for each input byte (the pass that reads it and the
-    writes it causes, one per output at most), two for each 4 ms housekeeping slot of the
-    virtual time, and a fixed allowance for start-up and draining."""
+    """Passes a run may take: two for each input byte (the pass that reads it, and one
+    more for the writes it causes), two for each 4 ms housekeeping slot of the virtual time
+    (its key half and its LED half), and 200 for start-up and the drain."""
     bytes_in = sum(len(data) for events in timeline["events"].values() for _, data in events)
-    return 10 * bytes_in + 2 * (sim.chip.clock.now_us // 4000) + 2000
+    return 2 * bytes_in + 2 * (sim.chip.clock.now_us // 4000) + 200
 
 
 # ---- the properties -------------------------------------------------------------------------
