@@ -140,6 +140,7 @@ class Handler(BaseHTTPRequestHandler):
         self._json(200, result)
 
     def log_request(self, code="-", size="-") -> None:  # noqa: ANN001
+        # the page calls the API on every edit: only refusals and failures reach the terminal
         if isinstance(code, int) and code >= 400:
             super().log_request(code, size)
 
