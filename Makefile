@@ -76,7 +76,7 @@ emu:
 	@$(MAKE) --no-print-directory venv
 	test -d emu/node_modules/rp2040js || npm ci --prefix emu --no-audit --no-fund
 	mkdir -p build
-	$(PY) emu/pico.py --uf2 "$(UF2)" --bootrom "$(BOOTROM)" $(if $(MPY_CROSS),--mpy-cross "$(MPY_CROSS)") --json build/emu.json
+	$(PY) emu/pico.py --uf2 "$(UF2)" --bootrom "$(BOOTROM)" $(if $(MPY_CROSS),--mpy-cross "$(MPY_CROSS)") --calibrate --json build/emu.json
 	$(if $(MICROPYTHON),$(PY) emu/cpunix.py --micropython "$(MICROPYTHON)" $(if $(MPY_CROSS),--mpy-cross "$(MPY_CROSS)") --json build/emu-unix.json)
 
 clean:

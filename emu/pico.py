@@ -42,9 +42,7 @@ CIRCUITPY_OFFSET = 1024 * 1024  # CIRCUITPY_FIRMWARE_SIZE (1020 KB) + NVM (4 KB)
 CIRCUITPY_BYTES = 1024 * 1024  # to the end of the 2 MB flash
 BIT_NS = 32_000  # 31250 baud
 BYTE_NS = 10 * BIT_NS
-DIN_PIO_PINS = (6, 7, 8, 9)
-DIN_UART = {0: "1", 1: "2"}  # UART0 TX GP0 is out 1, UART1 TX GP4 is out 2
-PIO_OUTPUT = {6: "3", 7: "4", 8: "5", 9: "6"}
+ENGINE_FUEL_PER_BYTE = 27_855  # README, Measured figures (tools/bench.py), if no build/bench.json
 
 
 class EmuError(RuntimeError):
@@ -395,14 +393,17 @@ def decode_8n1(transitions: list[tuple[int, int]], bit_ns: int = BIT_NS) -> list
 # ---------------------------------------------------------------------- the studio
 
 
-def board_outputs() -> tuple[dict[int, int], dict[int, str]]:
-    """({GPIO of a UART input: UART number}, {GPIO of a DIN output: output name}) from
+def board_outputs() -> tuple[dict[int, str], dict[int, str]]:
+    """({GPIO of a PIO output: name}, {UART number of a "uart" output: name}) from
     boards/raspberry_pi_pico.py."""
+    sys.path.insert(0, str(REPO / "lib"))
+    from switchyard.app import _uart_index
+
     ns: dict = {}
     exec((REPO / "boards" / "raspberry_pi_pico.py").read_text(), ns)
-    inputs = {int(pin[2:]): index for _name, index, pin in ns["INPUTS"]}
-    outputs = {int(pin[2:]): name for name, _driver, pin in ns["OUTPUTS"]}
-    return inputs, outputs
+    pio = {int(pin[2:]): name for name, driver, pin in ns["OUTPUTS"] if driver != "uart"}
+    uart = {_uart_index(pin): name for name, driver, pin in ns["OUTPUTS"] if driver == "uart"}
+    return pio, uart
 
 
 def play_studio(uf2: str, bootrom: str, mpy_cross: str | None, seconds: float) -> dict:
@@ -410,7 +411,7 @@ def play_studio(uf2: str, bootrom: str, mpy_cross: str | None, seconds: float) -
     sys.path.insert(0, str(REPO))
     from sim import scenario
 
-    _inputs, outputs = board_outputs()
+    outputs, uart_outputs = board_outputs()
     with tempfile.TemporaryDirectory(prefix="switchyard-emu-") as tmp:
         image = Path(tmp) / "circuitpy.img"
         fat_image(drive_files(mpy_cross), image)
@@ -441,6 +442,9 @@ def play_studio(uf2: str, bootrom: str, mpy_cross: str | None, seconds: float) -
             for pin, name in outputs.items():
                 transitions = [(t - t0, v) for p, t, v in emu.pins if p == pin]
                 logs[name] = [(int(t // 1000), b) for t, b in decode_8n1(transitions)]
+            for n, name in uart_outputs.items():
+                writes = [(t - t0, b) for u, t, b in emu.uart if u == n]
+                logs[name] = [(int(t // 1000), b) for t, b in uart_tx_wire(writes)]
             return {
                 "ins": ins,
                 "outs": logs,
@@ -519,6 +523,10 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--seconds", type=float, default=8.0, help="studio scenario length")
     parser.add_argument("--heap-only", action="store_true", help="skip the studio scenario")
+    parser.add_argument(
+        "--calibrate", action="store_true",
+        help="also time int_add, fib and the engine on the chip (tools/calibrate.py, bench.py)",
+    )
     args = parser.parse_args(argv)
     for name in ("uf2", "bootrom"):
         if not Path(getattr(args, name)).is_file():
@@ -567,9 +575,48 @@ def main(argv=None) -> int:
         results["studio"] = {"report": report, "simulator": sim_report,
                              "console": played["console"], "speed_hz": speed,
                              "outs": played["outs"], "ins": played["ins"]}
+    if args.calibrate:
+        try:
+            cal = calibrate_on_pico(args.uf2, args.bootrom, args.mpy_cross)
+        except EmuError as error:
+            print(f"pico.py: {error}", file=sys.stderr)
+            return 1
+        print_calibration(cal)
+        results["calibration"] = cal
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, sort_keys=True))
     return 0
+
+
+def print_calibration(cal: dict) -> None:
+    """Cycles on the emulated chip against tools/calibrate.py's published figures and the
+    simulator's fuel."""
+    import calibrate
+
+    sys.path.insert(0, str(REPO))
+    from sim.cost import CostModel
+
+    hz = cal["hz"]
+    per_fuel = {"int_add_iteration": cal["int_add_ns"], "fib_call": cal["fib_ns"]}
+    print("on the emulated chip at %d MHz:" % (hz // 1_000_000))
+    for source in calibrate.SOURCES:
+        if source["chip"] != "RP2040":
+            continue
+        ns = per_fuel[source["benchmark"]]
+        cycles = ns * hz / 1e9
+        published = source["seconds"] / source["units"] * source["mhz"] * 1e6
+        print("  %-34s %7.0f cycles, published %7.0f (%s): %+.1f %%"
+              % (source["benchmark"], cycles, published, source["firmware"],
+                 100 * (cycles / published - 1)))
+    bench_json = REPO / "build" / "bench.json"  # make bench writes it
+    engine = json.loads(bench_json.read_text()) if bench_json.is_file() else {}
+    fuel = engine.get("engine_fuel_per_byte", ENGINE_FUEL_PER_BYTE)
+    cycles = cal["engine_ns_per_byte"] * hz / 1e9
+    model = CostModel.load()
+    print("  engine, four outputs, 16-byte reads: %.0f cycles a byte, %d fuel (%s): %.2f ns "
+          "per fuel at 125 MHz; the simulator uses %.2f"
+          % (cycles, fuel, "build/bench.json" if engine else "README", cycles / fuel * 8,
+             model.ns_per_fuel))
 
 
 if __name__ == "__main__":
