@@ -102,3 +102,52 @@ def test_no_slice_subscripts_in_the_steady_path():
                     if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Slice):
                         found.add((path.stem, node.name))
     assert found <= SLICES_ALLOWED, sorted(found - SLICES_ALLOWED)
+
+
+# --- the doubles against CircuitPython 9.2.9 on the emulated Pico -----------------------
+# emu probe at the REPL (busio.UART(board.GP0, board.GP1, baudrate=31250, timeout=0), four
+# bytes 90 3C 64 F8 in its RX FIFO):
+#   u.readinto(buf, 2) -> 2 (buf starts 90 3C); u.readinto(buf) -> 2 (64 F8)
+#   u.readinto(bytearray(4), 2) with nothing received -> None
+#   u.write("ab") -> 2, and 61 62 went to the UART; usb_midi.ports[1].write("ab") -> 2
+
+
+def _chip():
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
+    from sim import chip as chip_module
+    from sim.chip import Chip
+
+    c = Chip()
+    chip_module.install(c)
+    return chip_module, c
+
+
+def test_uart_readinto_takes_a_length_as_circuitpython_does():
+    chip_module, chip = _chip()
+    try:
+        from sim.doubles import board, busio
+
+        u = busio.UART(board.GP0, board.GP1, baudrate=31250, timeout=0)
+        assert u.readinto(bytearray(4), 2) is None  # nothing received yet
+        chip.feed("GP1", 0, b"\x90\x3c\x64\xf8")
+        chip.clock.advance_to(4 * 320 + 10)
+        buf = bytearray(8)
+        assert u.readinto(buf, 2) == 2 and buf[:2] == b"\x90\x3c" and buf[2] == 0
+        assert u.readinto(buf) == 2 and buf[:2] == b"\x64\xf8"
+    finally:
+        chip_module._current = None
+
+
+def test_uart_and_usb_midi_write_take_a_str_as_its_utf8_bytes():
+    chip_module, chip = _chip()
+    try:
+        from sim.doubles import board, busio, usb_midi
+
+        u = busio.UART(board.GP0, board.GP1, baudrate=31250, timeout=0)
+        assert u.write("ab") == 2
+        chip.clock.advance_to(1000)
+        assert [b for _t, b in chip.wire_log["GP0"]] == [0x61, 0x62]
+        assert usb_midi.ports[1].write("ab") == 2
+    finally:
+        chip_module._current = None

@@ -326,12 +326,15 @@ class UART:
             out.extend(chunk)
         return bytes(out) if out else None
 
-    def readinto(self, buf: bytearray | memoryview, *args: object) -> int | None:
-        """Read at most len(buf) bytes into buf; None if nothing was read."""
+    def readinto(self, buf: bytearray | memoryview, nbytes: int | None = None) -> int | None:
+        """Read at most len(buf) (or nbytes) bytes into buf; None if nothing was read.
+
+        The stream readinto of CircuitPython 9.2.9 and 10.2.1 takes the optional length
+        (busio.UART's pyserial_readinto_compatibility flag is declared but not enforced)."""
         self._check()
-        if args:
-            raise ValueError("length argument not allowed for this type")
         view = memoryview(buf).cast("B")
+        if nbytes is not None:
+            view = view[: max(0, min(int(nbytes), len(view)))]
         done = 0
         while done < len(view):
             chunk = self._read_once(len(view) - done)
@@ -358,8 +361,8 @@ class UART:
     def write(self, buf: object, *args: int) -> int:
         """Queue bytes in the 32-byte TX FIFO; busy-waits while it is full."""
         chip = self._check()
-        if isinstance(buf, str):
-            raise ValueError("string not supported; use bytes or bytearray")
+        if isinstance(buf, str):  # a str is a buffer on CircuitPython: its UTF-8 bytes go
+            buf = buf.encode()
         data = bytes(memoryview(buf).cast("B"))  # type: ignore[arg-type]
         if len(args) == 1:
             data = data[: args[0]]

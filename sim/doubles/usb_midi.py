@@ -65,8 +65,8 @@ class PortOut:
         self._chip = chip
 
     def write(self, buf: object) -> int:
-        if isinstance(buf, str):
-            raise ValueError("string not supported; use bytes or bytearray")
+        if isinstance(buf, str):  # a str is a buffer on CircuitPython: its UTF-8 bytes go
+            buf = buf.encode()
         data = bytes(memoryview(buf).cast("B"))  # type: ignore[arg-type]
         usb = self._chip.usb
         if not usb.connected or not usb.midi_enabled:
