@@ -57,8 +57,10 @@ def drive_files(mpy_cross: str | None) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory(prefix="switchyard-emu-drive-") as tmp:
         drive = Path(tmp) / "CIRCUITPY"
         drive.mkdir()
+        # deploy checks the drive's major version against mpy-cross's: give it the tool's
+        version = "%d.%d.%d" % deploy.mpy_cross_version(mpy_cross) if mpy_cross else "9.2.9"
         (drive / "boot_out.txt").write_text(
-            "Adafruit CircuitPython 9.2.9 on 2025-09-07; Raspberry Pi Pico with rp2040\n"
+            f"Adafruit CircuitPython {version} on 2025-09-07; Raspberry Pi Pico with rp2040\n"
             "Board ID:raspberry_pi_pico\n"
         )
         args = ["--to", str(drive), "--source", str(REPO)]
