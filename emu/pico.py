@@ -392,6 +392,36 @@ def decode_8n1(transitions: list[tuple[int, int]], bit_ns: int = BIT_NS) -> list
     return out
 
 
+# ---------------------------------------------------------------------- a button
+
+
+def press_check(uf2: str, bootrom: str, mpy_cross: str | None, button: str = "P2") -> dict:
+    """Press a preset button through its GPIO (to GND for 100 ms) once the firmware runs;
+    when its LED lights and the others' go out (ms after the press)."""
+    ns: dict = {}
+    exec((REPO / "boards" / "raspberry_pi_pico.py").read_text(), ns)
+    pin = int(dict(ns["BUTTONS"])[button][2:])
+    leds = {int(p[2:]): name for name, p in ns["LEDS"] if name.startswith("P")}
+    with tempfile.TemporaryDirectory(prefix="switchyard-emu-") as tmp:
+        image = Path(tmp) / "circuitpy.img"
+        fat_image(drive_files(mpy_cross), image)
+        emu = Emulator(uf2, bootrom, image)
+        try:
+            emu.wait_for("preset 1:", 60_000_000_000, step_ns=5_000_000)
+            emu.send(cmd="watch", pins=sorted(leds))
+            at = emu.ns + 50_000_000
+            emu.run_until(at)
+            emu.send(cmd="pin", pin=pin, v=0)
+            emu.run_until(at + 100_000_000)
+            emu.send(cmd="pin", pin=pin, v=1)
+            emu.run_until(at + 400_000_000)
+            changes = [(leds[p], (t - at) / 1e6, v) for p, t, v in emu.pins]
+            lit = [ms for name, ms, v in changes if name == button and v == 1]
+            return {"button": button, "changes": changes, "lit_ms": lit[0] if lit else None}
+        finally:
+            emu.close()
+
+
 # ---------------------------------------------------------------------- the studio
 
 
@@ -553,6 +583,17 @@ def main(argv=None) -> int:
             f"emulated; {speed / 1e6:.2f} M cycles per wall s"
         )
     results: dict = {"heap": forms}
+    try:
+        pressed = press_check(args.uf2, args.bootrom, args.mpy_cross)
+    except EmuError as error:
+        print(f"pico.py: {error}", file=sys.stderr)
+        return 1
+    print("button %s pressed through its GPIO: %s" % (pressed["button"], (
+        "its LED lit %.1f ms later (LEDs: %s)" % (pressed["lit_ms"], ", ".join(
+            "%s %s at %.1f ms" % (n, "on" if v == 1 else "off", ms)
+            for n, ms, v in pressed["changes"]))
+        if pressed["lit_ms"] is not None else "its LED never lit")))
+    results["press"] = pressed
     if not args.heap_only:
         sys.path.insert(0, str(REPO))
         from sim.cli import run_studio
