@@ -65,6 +65,7 @@ INSTRUCTION_MEMORY = 32
 BIT_US = 32  # 31250 baud on the MIDI wire
 STALL = object()
 DRY_RUN_CYCLES = 200_000
+QUIET_BEFORE_LOOP_SEARCH = 32  # instructions (_Core.run)
 
 
 def _reverse32(value: int) -> int:
@@ -424,6 +425,11 @@ class _Core:
         seen: dict[tuple, int] = {}
         mem = self.mem
         budget = self.cycle + DRY_RUN_CYCLES
+        # Instructions since the pins or the FIFOs last moved: the search for a repeated
+        # state starts only once the machine has been quiet a while, so a byte being
+        # shifted out (whose state never repeats) pays no state key per instruction.
+        # Skipping whole periods of a loop found later ends in the same state.
+        quiet = 0
         while self.cycle < target:
             if dry and self.cycle >= budget:
                 return self.cycle
@@ -441,27 +447,31 @@ class _Core:
                 vis = self.visible(word)
                 if vis:
                     return self.cycle
-            key = self.key()
-            first = seen.get(key)
-            if first is not None:
-                if dry:
-                    return None  # the state repeats: it only polls until something changes
-                period = self.cycle - first
-                self.cycle += (target - self.cycle) // period * period
-                seen.clear()
-                if self.cycle >= target:
-                    break
-            else:
-                if len(seen) > 512:
+            if quiet >= QUIET_BEFORE_LOOP_SEARCH:
+                key = self.key()
+                first = seen.get(key)
+                if first is not None:
+                    if dry:
+                        return None  # the state repeats: it only polls until something changes
+                    period = self.cycle - first
+                    self.cycle += (target - self.cycle) // period * period
                     seen.clear()
-                seen[key] = self.cycle
+                    if self.cycle >= target:
+                        break
+                else:
+                    if len(seen) > 512:
+                        seen.clear()
+                    seen[key] = self.cycle
             if self.latch is not None:
                 self.latch = None
-            before = (self.ops, self.pins, self.pindirs)
+            ops, pins, pindirs = self.ops, self.pins, self.pindirs
             self.issue(word, program, forced, self.cycle)
             self.cycle += 1
-            if (self.ops, self.pins, self.pindirs) != before:
+            if self.ops != ops or self.pins != pins or self.pindirs != pindirs:
                 seen.clear()
+                quiet = 0
+            else:
+                quiet += 1
         return self.cycle
 
 
