@@ -12,6 +12,8 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import mido
@@ -87,3 +89,19 @@ def midi_file(notes: int, channel: int) -> bytes:
     buf = io.BytesIO()
     mid.save(file=buf)
     return buf.getvalue()
+
+
+@contextmanager
+def editor_process() -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python -m editor --port 0` as `make editor` runs it: its first line and the
+    process, ended afterwards."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "editor", "--port", "0"], cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline(), proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -8,8 +8,6 @@ import copy
 import json
 import re
 import socket
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -17,6 +15,7 @@ from editor_helpers import (
     REPO,
     STUDIO,
     call,
+    editor_process,
     make_drive,
     midi_file,
     post_json,
@@ -71,19 +70,11 @@ def test_another_host_name_is_refused(editor):
 
 
 def test_make_editor_prints_its_address_and_serves_the_page():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "editor", "--port", "0"], cwd=REPO,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        first = proc.stdout.readline()
+    with editor_process() as (first, proc):
         match = re.fullmatch(r"Switchyard preset editor: http://127\.0\.0\.1:(\d+)/\n", first)
         assert match, first + proc.stderr.read() if proc.poll() is not None else first
         status, page = call(int(match.group(1)), "GET", "/")
         assert status == 200 and b"<title>Switchyard presets</title>" in page
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_a_port_in_use_is_a_one_line_error(capsys):

@@ -14,12 +14,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from editor_helpers import REPO, make_drive, midi_file, run_check, snapshot
+from editor_helpers import editor_process, make_drive, midi_file, run_check, snapshot
 from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = Path(os.environ.get("SWITCHYARD_CHROMIUM", "/usr/bin/chromium"))
@@ -39,18 +37,10 @@ SHOTS = os.environ.get("SWITCHYARD_SCREENSHOTS")
 
 @pytest.fixture(scope="module")
 def editor_url():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "editor", "--port", "0"], cwd=REPO,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        line = proc.stdout.readline()
+    with editor_process() as (line, proc):
         match = re.search(r"http://127\.0\.0\.1:\d+/", line)
         assert match, "the editor did not start: %r %s" % (line, proc.stderr.read())
         yield match.group(0)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
