@@ -10,21 +10,11 @@ Only the presets file is written; the firmware on the drive is left as it is.
 
 from __future__ import annotations
 
-import importlib.util
 import tempfile
 from pathlib import Path, PurePosixPath
 
 from editor.document import DEFAULT_NAME, REPO, Problem
-
-
-def _load_deploy():
-    spec = importlib.util.spec_from_file_location("switchyard_deploy", REPO / "tools/deploy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-deploy = _load_deploy()
+from tools import deploy
 
 
 def drives() -> list[str]:
