@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from engine_helpers import hexs, parse_din, parse_usb
+from engine_helpers import data_length, hexs, parse_din, parse_usb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sim_helpers import ALL_OUTPUTS, run_cli, write_jsonl_events
@@ -72,18 +72,13 @@ _VALID_RT = (0xF8, 0xFA, 0xFB, 0xFC, 0xFE, 0xFF)
 _CHANNEL_STATUS = st.integers(0x80, 0xEF).filter(lambda s: s != CONTROL_PC)
 
 
-def _length(status: int) -> int:
-    return 1 if status & 0xF0 in (0xC0, 0xD0) or status in (0xF1, 0xF3) else (
-        0 if status >= 0xF4 else 2)
-
-
 @st.composite
 def _channel_run(draw) -> bytes:
     """A channel message, then up to three more in running status (data bytes only)."""
     status = draw(_CHANNEL_STATUS)
     out = bytearray([status])
     for _ in range(1 + draw(st.integers(0, 3))):
-        out += bytes(draw(_data) for _ in range(_length(status)))
+        out += bytes(draw(_data) for _ in range(data_length(status)))
     return bytes(out)
 
 
@@ -96,13 +91,14 @@ def _sysex(draw) -> bytes:
 @st.composite
 def _common(draw) -> bytes:
     status = draw(st.sampled_from((0xF1, 0xF2, 0xF3, 0xF6)))
-    return bytes([status] + [draw(_data) for _ in range(_length(status))])
+    return bytes([status] + [draw(_data) for _ in range(data_length(status))])
 
 
 @st.composite
 def _cut_short(draw) -> bytes:
     status = draw(_CHANNEL_STATUS)
-    return bytes([status] + [draw(_data) for _ in range(draw(st.integers(0, _length(status) - 1)))])
+    have = draw(st.integers(0, data_length(status) - 1))
+    return bytes([status] + [draw(_data) for _ in range(have)])
 
 
 _plain_token = st.one_of(
