@@ -112,7 +112,7 @@ def _stream(events: list) -> bytes:
     return b"".join(data for _, data in events)
 
 
-def _pulled(events: list, name: str) -> bytes:
+def _pulled(events: list) -> bytes:
     """The stream the box's parser acts on: a pulled cable's SysEx is closed by the box
     (the F7 its source never sent) before what comes after the silence."""
     out = bytearray()
@@ -233,7 +233,8 @@ def simulate(seconds: float, seed: int, pull_every_us: int = PULL_EVERY_US) -> d
         wall = time.time() - t0
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    parsed = {n: valid_messages(_pulled(ev, n)) for n, ev in events.items()}
+    pulled = {n: _pulled(ev) for n, ev in events.items()}
+    parsed = {n: valid_messages(stream) for n, stream in pulled.items()}
     want, want_rt = expected(doc, parsed)
     outputs = {}
     ins = sim.inputs()
@@ -272,7 +273,7 @@ def simulate(seconds: float, seed: int, pull_every_us: int = PULL_EVERY_US) -> d
         "cpu_busy_fraction": s["cpu_busy_fraction"], "sim_wall_seconds": round(wall, 1),
         # for MicroPython, where no time passes: each pulled SysEx ended by the F7 the box's
         # timeout stands for (so the parse errors there are the box's less one a pull)
-        "streams": {n: _pulled(ev, n) for n, ev in events.items()},
+        "streams": pulled,
     }
 
 
