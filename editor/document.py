@@ -20,6 +20,8 @@ if str(REPO / "lib") not in sys.path:
 
 from switchyard import midi, presets  # noqa: E402
 
+from tools import describe  # noqa: E402
+
 STUDIO_PRESETS = REPO / "presets.json"
 DEFAULT_NAME = "presets.json"
 MAX_PRESETS_BYTES = presets.MAX_FILE_BYTES  # the most the box reads
@@ -224,10 +226,10 @@ def meta() -> dict:
         "control_inputs": list(presets.CONTROL_INPUTS),
         "switch_modes": list(presets.SWITCH_MODES),
         "types": [
-            {"name": n, "label": TYPE_LABELS[n], "code": presets.TYPE_CODES.get(n, n)}
+            {"name": n, "label": TYPE_LABELS[n], "code": describe.TYPE_CODES.get(n, n)}
             for n in midi.TYPE_NAMES
         ],
-        "buttons": [presets.button_label(i) for i in range(presets.MAX_PRESETS)],
+        "buttons": [describe.button_label(i) for i in range(presets.MAX_PRESETS)],
         "max_presets": presets.MAX_PRESETS,
         "max_presets_bytes": MAX_PRESETS_BYTES,
     }

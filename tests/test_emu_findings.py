@@ -79,10 +79,10 @@ SLICES_ALLOWED = {
     ("merge", "__init__"),
     ("ports", "__init__"),
     ("presets", "parse"),
-    ("presets", "_hex4"),
-    ("presets", "_scan_string"),
-    ("presets", "_scan_key"),
-    ("presets", "_scan"),
+    ("jsonscan", "_hex4"),
+    ("jsonscan", "_scan_string"),
+    ("jsonscan", "_scan_key"),
+    ("jsonscan", "scan"),
     ("router", "panic_step"),
 }
 

@@ -15,7 +15,12 @@ FIXTURES = REPO / "tests" / "fixtures" / "presets"
 if str(REPO / "lib") not in sys.path:
     sys.path.insert(0, str(REPO / "lib"))
 
-from switchyard import midi, presets  # noqa: E402
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))  # appended: the root code.py must not shadow the stdlib's code
+
+from switchyard import jsonscan, midi, presets  # noqa: E402
+
+from tools import describe  # noqa: E402
 
 DESIGN_EXAMPLE = (FIXTURES / "design_example.json").read_text(encoding="utf-8")
 SHIPPED = (REPO / "presets.json").read_text(encoding="utf-8")
@@ -626,7 +631,7 @@ def cpython_error(text: str):
 
 def assert_same_as_cpython(text: str) -> None:
     expected = cpython_error(text)
-    got = presets.find_json_error(text)
+    got = jsonscan.find_json_error(text)
     if expected is None:
         assert got is None, (text, got)
         return
@@ -642,7 +647,7 @@ def assert_same_as_cpython(text: str) -> None:
         pos = len(before) - 1
         line = text.count("\n", 0, pos) + 1
         column = pos - text.rfind("\n", 0, pos)
-        assert (line, column) == presets.find_json_error(text)[:2]
+        assert (line, column) == jsonscan.find_json_error(text)[:2]
         return
     assert (line, column) == (expected.lineno, expected.colno), (text, got, expected)
 
@@ -783,7 +788,7 @@ def test_safe_default_shape():
 
 def test_describe_draws_each_preset_as_a_matrix():
     config = presets.parse(SHIPPED).config
-    text = presets.describe(config)
+    text = describe.describe(config)
     lines = text.splitlines()
     assert lines[0] == (
         "4 presets; Program Change on channel 16 from any input selects the preset; switch: now"
@@ -825,7 +830,7 @@ def test_describe_draws_each_preset_as_a_matrix():
 
 
 def test_button_labels_and_channel_lists():
-    assert [presets.button_label(i) for i in range(8)] == [
+    assert [describe.button_label(i) for i in range(8)] == [
         "P1",
         "P2",
         "P3",
@@ -835,9 +840,9 @@ def test_button_labels_and_channel_lists():
         "FN+P3",
         "FN+P4",
     ]
-    assert presets.channel_list(mask(2, 3)) == "2,3"
-    assert presets.channel_list(mask(1, 2, 3, 4, 10, 16)) == "1-4,10,16"
-    assert presets.channel_list(0xFFFF) == "1-16"
+    assert describe.channel_list(mask(2, 3)) == "2,3"
+    assert describe.channel_list(mask(1, 2, 3, 4, 10, 16)) == "1-4,10,16"
+    assert describe.channel_list(0xFFFF) == "1-16"
 
 
 # --- the picture ---------------------------------------------------------------------------
@@ -892,7 +897,7 @@ def results_here() -> list:
     out = []
     for text in MP_CASES:
         r = presets.parse(text)
-        out.append([r.ok, r.errors, r.warnings, presets.describe(r.config) if r.ok else ""])
+        out.append([r.ok, r.errors, r.warnings, describe.describe(r.config) if r.ok else ""])
     return out
 
 
@@ -902,15 +907,17 @@ def test_presets_module_runs_under_micropython_with_the_same_messages():
     guest = """
 import sys, json
 sys.path.insert(0, '/input/lib')
+sys.path.append('/input')
 try:
     from switchyard import presets
+    from tools import describe
     out = []
     for text in CASES:
         r = presets.parse(text)
-        out.append([r.ok, r.errors, r.warnings, presets.describe(r.config) if r.ok else ""])
+        out.append([r.ok, r.errors, r.warnings, describe.describe(r.config) if r.ok else ""])
     missing = presets.load('/input/tests/fixtures/presets/no_such_file.json').errors
     shipped = presets.load('/input/presets.json')
-    d = presets.describe(presets.safe_default())
+    d = describe.describe(presets.safe_default())
     print(json.dumps({"out": out, "missing": missing, "shipped_ok": shipped.ok, "safe": d}))
 except Exception as e:
     sys.print_exception(e)
@@ -935,7 +942,7 @@ except Exception as e:
         "/input/tests/fixtures/presets/no_such_file.json: file not found; " + presets.RELEASE_FIX
     ]
     assert got["shipped_ok"] is True
-    assert got["safe"] == presets.describe(presets.safe_default())
+    assert got["safe"] == describe.describe(presets.safe_default())
 
 
 def test_too_many_channel_moved_note_routes_is_an_error():

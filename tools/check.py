@@ -5,16 +5,21 @@
 Valid: prints the routing summary and any warnings, exit 0. Invalid: prints every error
 (one a line: file, JSON path or line/column, fix), then any warnings, exit 1. Usage error:
 exit 2. The validator is lib/switchyard/presets.py, the code the box itself runs, so the
-serial console shows the same messages.
+serial console shows the same messages; the routing summary is tools/describe.py.
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "lib"))
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))  # appended: the root code.py must not shadow the stdlib's code
 
 from switchyard import presets  # noqa: E402
+
+from tools import describe  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = presets.load(args.file)
     if result.ok and result.config is not None:
-        print(presets.describe(result.config))
+        print(describe.describe(result.config))
         for warning in result.warnings:
             print(warning)
         return 0

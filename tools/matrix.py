@@ -16,8 +16,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "lib"))
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))  # appended: the root code.py must not shadow the stdlib's code
 
 from switchyard import presets  # noqa: E402
+
+from tools import describe  # noqa: E402
 
 FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 FONT_SIZE = 12
@@ -60,9 +64,9 @@ def _text(
 
 def render(config: presets.Config, source: str = "presets.json") -> str:
     """The SVG document for config; source names the file in the title."""
-    row_labels = [presets.port_label(config, port) for port in presets.INPUTS]
+    row_labels = [describe.port_label(config, port) for port in presets.INPUTS]
     label_w = max(_text_w(label) for label in row_labels) + 2 * PAD
-    grids = [presets.matrix_cells(preset) for preset in config.presets]
+    grids = [describe.matrix_cells(preset) for preset in config.presets]
     # one column width for all panels, so the matrices line up
     col_w = []
     for col, port in enumerate(presets.OUTPUTS):
@@ -99,7 +103,7 @@ def render(config: presets.Config, source: str = "presets.json") -> str:
 
 def _panel(body, config, index, preset, cells, row_labels, label_w, col_w, y) -> int:
     """Draw one preset's matrix with its top at y; returns the y below it."""
-    heading = presets.button_label(index) + "  " + preset.name
+    heading = describe.button_label(index) + "  " + preset.name
     body.append(_text(MARGIN, y + 18, heading, weight="bold"))
     y += PANEL_TITLE_H
     x0 = MARGIN + label_w
@@ -140,11 +144,11 @@ def _rect(x: float, y: float, w: float, h: float, fill: str) -> str:
 
 def _legend_lines(width: int) -> list[str]:
     text = (
-        "Types: " + presets.type_legend() + ". chN: only input channels N; >chN: sent on "
+        "Types: " + describe.type_legend() + ". chN: only input channels N; >chN: sent on "
         "channel N; follow X:N: sent on the channel of the latest note-on from input X among "
         "channels N. Buttons: P1..P4, then FN+P1..FN+P4."
     )
-    return presets.wrap(text, max(20, int(width / CHAR_W) - 2))
+    return describe.wrap(text, max(20, int(width / CHAR_W) - 2))
 
 
 def main(argv: list[str] | None = None) -> int:
