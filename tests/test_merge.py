@@ -161,20 +161,32 @@ def test_sysex_abandoned_by_its_source_is_closed_after_a_second_of_silence(kind)
     assert box.parsed(OUT[kind]) == (messages("f0 01 02 f7", "90 3c 64"), b"")
 
 
-def test_sysex_longer_than_its_lane_on_a_stalled_output_is_cut_closed_and_counted():
+def test_sysex_longer_than_its_lane_on_a_stalled_output_is_given_up_whole_and_counted():
     box = box_for("din", din_room=0)
-    data = bytes(k & 0x7F for k in range(300))
+    out = box.output("1")
+    size = out.lane_mask[0] + 1
+    data = bytes(k & 0x7F for k in range(size + 100))
     box.inputs["A"].push(b"\xf0" + data + b"\xf7" + hexs("90 3c 64"))
-    box.steps_n(10)
+    box.steps_n(len(data) // 64 + 5)
     assert box.wire("1") == b""
     box.ports["1"].per_pass = 8
     box.run()
     got, _ = box.parsed("1")
-    assert len(got) == 2 and got[1] == hexs("90 3c 64")
-    sent = got[0]
-    assert sent[0] == 0xF0 and sent[-1] == 0xF7
-    assert data.startswith(sent[1:-1]) and len(sent) < len(data)
-    assert box.app.drops() == 1
+    assert got == messages("90 3c 64")  # no cut SysEx: none at all
+    assert out.drops == 1 and out.sysex_drops == 1 and out.lost == 0
+
+
+def test_sysex_that_fits_its_lane_waits_whole_behind_a_stalled_wire():
+    box = box_for("din", din_room=0)
+    out = box.output("1")
+    size = out.lane_mask[0] + 1
+    sysex = b"\xf0" + bytes(k & 0x7F for k in range(size - 2)) + b"\xf7"  # fills the lane
+    box.inputs["A"].push(sysex + hexs("90 3c 64"))
+    box.steps_n(len(sysex) // 64 + 5)
+    box.ports["1"].per_pass = 8
+    box.run()
+    assert box.parsed("1") == ([sysex] + messages("90 3c 64"), b"")
+    assert out.drops == 0
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -184,16 +196,18 @@ def test_sysex_that_finds_its_lane_full_is_dropped_whole_and_the_output_drains(k
     # for their F7. Written into the full lane anyway, that F7 made the lane read as empty:
     # the output then waited for the rest of a SysEx that never came, for ever.
     box = box_for(kind)
+    size = box.output(OUT[kind]).lane_mask[0] + 1
     box.inputs["B"].push(b"\xf0" + bytes(range(10)))
     box.steps_n(5)
-    long_a = b"\xf0" + bytes([1]) * 125 + b"\xf7"
+    long_a = b"\xf0" + bytes([1]) * (size - 3) + b"\xf7"
     box.inputs["A"].push(long_a + hexs("f0 f7 f0 f7 f0 f7 90 3c 64"))
-    box.steps_n(20)
+    box.steps_n(size // 32)
     box.inputs["B"].push(hexs("f7"))
-    box.run(max_steps=2000)
+    box.run(max_steps=20000)
     got, _ = box.parsed(OUT[kind])
     assert got == [b"\xf0" + bytes(range(10)) + b"\xf7", long_a] + messages("f0 f7", "90 3c 64")
     assert box.app.drops() == 2  # the two empty SysEx with no room, each dropped whole
+    assert box.output(OUT[kind]).sysex_drops == 2
     assert box.app.queued() == 0
 
 
@@ -238,7 +252,7 @@ def test_clock_is_never_dropped_when_the_messages_are(kind):
 def test_clock_is_kept_while_the_realtime_ring_has_room():
     box = box_for("din", din_room=0)  # stuck wire, full message ring
     box.inputs["A"].push(b"".join(notes(100)))
-    box.steps_n(3)
+    box.steps_n(10)
     assert box.output("1").drops > 0
     box.inputs["A"].push(hexs("f8") * 15)
     box.steps_n(3)

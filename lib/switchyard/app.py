@@ -125,7 +125,7 @@ class App:
             if isinstance(port, UartIn):
                 uart_feeds.append((port.uart, parser.feed))
             else:
-                other_feeds.append((port, parser.feed))
+                other_feeds.append((port, parser.feed, parser))
         self.uart_feeds = tuple(uart_feeds)
         self.other_feeds = tuple(other_feeds)
         self.rx = bytearray(_RX_CHUNK)
@@ -181,7 +181,9 @@ class App:
                     if n:
                         feed(rx, n)
                         got += n
-            for port, feed in other_feeds:
+            for port, feed, parser in other_feeds:
+                if parser.in_sysex and router.sysex_tight(parser.source):
+                    continue  # USB MIDI is flow-controlled: the host holds the rest
                 n = port.readinto(rx)
                 if n:
                     feed(rx, n)

@@ -68,7 +68,18 @@ RESET = const(0xFF)
 CC_MODWHEEL = const(1)
 CC_MODWHEEL_LSB = const(33)
 CC_SUSTAIN = const(64)
+CC_SOSTENUTO = const(66)
 CC_ALL_NOTES_OFF = const(123)
+
+# What an output that is full may do with a control change, by controller number (the
+# merge policy, ARCHITECTURE.md "When an output is full"):
+CC_KEEP_LATEST = const(0)  # a continuous value: a newer one from the same input replaces it
+CC_IN_ORDER = const(1)  # bank select, data entry, (N)RPN numbers, switches: kept in order
+CC_MODE = const(2)  # All Sound Off, Reset All Controllers, All Notes Off, modes: never lost
+CC_POLICY = bytes(
+    [CC_IN_ORDER if n in (0, 6, 32, 38) or 64 <= n <= 69 or 96 <= n <= 101
+     else CC_MODE if n >= 120 else CC_KEEP_LATEST for n in range(128)]
+)
 
 # Data bytes that follow each status (index status - 0x80). SysEx is open-ended: 0 here,
 # the parser streams it. Undefined statuses have 0 and type T_NONE.

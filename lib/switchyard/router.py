@@ -7,7 +7,9 @@ list checked only for the statuses flagged in `rewrite_flag`.
 
 Note tracking: every note-on records where it went (outputs and channel), in tables that
 belong to the input, not to the preset, so a note-off follows its note-on even after a
-preset change. Sustain (CC64) is tracked the same way per channel.
+preset change. Sustain (CC64) and sostenuto (CC66) are tracked the same way per channel.
+The same tables tell an output that is full which releases it must never give up
+(merge.admit), and a note-on it gives up takes its note-off with it.
 """
 
 from switchyard import midi
@@ -26,15 +28,19 @@ _NOTE_SLOTS = const(2048)  # 16 channels x 128 notes
 _CLOCKS_PER_BAR = const(96)  # 24 ppqn, 4/4
 _BEAT_LED_CLOCKS = const(2)  # CLK stays lit for 2 of a beat's 24 clocks
 _NO_NOTES = bytes(128)  # one channel of a held-note table, cleared
-# a message's data length, placed as merge.py's ring words carry it (bits 24..25)
-_LENGTH_BITS = tuple(length << 24 for length in midi.STATUS_DATA_LENGTH)
+# a message's source and data length, placed as merge.py's ring words carry them
+_WORD_BITS = merge.WORD_BITS
 # The ring layout of merge.py, as constants of this module: MicroPython inlines a const()
 # only in the module that defines it, and these are used for every message and output.
-_HEAD = const(64)
-_TAIL = const(65)
-_DROPS = const(66)
-_RING_MASK = const(63)
-if (_HEAD, _TAIL, _DROPS, _RING_MASK) != (merge.HEAD, merge.TAIL, merge.DROPS, merge.RING_MASK):
+_HEAD = const(256)
+_TAIL = const(257)
+_BIT = const(260)
+_RING_MASK = const(255)
+_RING_LIMIT = const(64)
+_READ_CHUNK = const(64)  # the most app.py reads from an input at once
+if (_HEAD, _TAIL, _BIT, _RING_MASK, _RING_LIMIT) != (
+    merge.HEAD, merge.TAIL, merge.BIT, merge.RING_MASK, merge.RING_LIMIT
+):
     raise ImportError("router.py's ring constants differ from merge.py's")
 
 
@@ -71,7 +77,7 @@ class Router:
     def __init__(self, outputs, config):
         self.outputs = outputs  # list of merge.Output, index = OUTPUT_NAMES position
         for k in range(len(outputs)):
-            outputs[k].bit = 1 << k  # its bit in every mask below
+            outputs[k].set_bit(1 << k)  # its bit in every mask below
         # Output sets as tuples (and each source's lanes), so routing never builds a list.
         # Only the masks the presets can produce (and their unions, for note-offs) are
         # built: all 128 for 3 sources would take 15 KB of heap.
@@ -79,7 +85,7 @@ class Router:
         self.rings = [None] * (1 << len(outputs))  # type: list
         self.touched = 0  # outputs given messages since the loop last looked
         self.note_dest = [bytearray(_NOTE_SLOTS) for _ in INPUT_NAMES]
-        self.sustain_dest = [bytearray(16) for _ in INPUT_NAMES]
+        self.sustain_dest = [bytearray(32) for _ in INPUT_NAMES]  # channel * 2 + pedal
         self.note_rewrite = []  # type: list  # (input, outputs mask, bytearray channel+1)
         self.sustain_rewrite = []  # type: list  # (input, outputs mask, bytearray(16))
         self.follow_channel = bytearray(0)  # per follow slot: latest channel (0..15)
@@ -98,13 +104,12 @@ class Router:
         self.beat_led = None  # type: Any  # the CLK LED: lit on each beat, as its clock comes
         self.preset_changes = 0
         self.panic_next = 16  # channel the panic sends next; 16 = no panic running
+        # For an output that is full (_full): where the note or pedal that this release
+        # ends went, and what a note-on's slot held before it.
+        self.release_mask = 0
+        self.note_prev = 0
         self._compile(config)
-        for p in self.presets:
-            for i in range(len(INPUT_NAMES)):
-                mask = p.plain[i][0x70]  # F0: where this input's SysEx goes
-                for k in range(len(outputs)):
-                    if mask & (1 << k):
-                        outputs[k].need_lane(i)
+        self._make_lanes()
         self._build_sets()
         self._select(0)
 
@@ -139,7 +144,7 @@ class Router:
                     sustain_slot = -1
                     if route.types & (1 << midi.T_CC):
                         sustain_slot = len(self.sustain_rewrite)
-                        self.sustain_rewrite.append((i, mask, bytearray(16)))
+                        self.sustain_rewrite.append((i, mask, bytearray(32)))
                     cp.rewrites[i].append(
                         _Rewrite(route, mask, follow_slot, note_slot, sustain_slot)
                     )
@@ -193,6 +198,20 @@ class Router:
             name = config.control_input
             self.control_input = 3 if name == "any" else INPUT_NAMES.index(name)
         self.switch_on_bar = config.switch == "bar"
+
+    def _make_lanes(self):
+        """A SysEx lane for each output and input that some preset routes SysEx between,
+        all of one size: LANE_BUDGET shared among them."""
+        needed = []
+        for p in self.presets:
+            for i in range(len(INPUT_NAMES)):
+                mask = p.plain[i][0x70]  # F0: where this input's SysEx goes
+                for k in range(len(self.outputs)):
+                    if mask & (1 << k) and (k, i) not in needed:
+                        needed.append((k, i))
+        size = merge.lane_size(len(needed))
+        for k, i in needed:
+            self.outputs[k].make_lane(i, size)
 
     def _build_sets(self):
         full = (1 << len(self.outputs)) - 1
@@ -280,13 +299,15 @@ class Router:
                 mask = self.modwheel[source][status & 0x0F]
             else:
                 mask = self.plain[source][idx]
-                if data1 == 64:
-                    mask = self._sustain(source, status & 0x0F, data2, mask)
+                if data1 | 2 == 66:  # sustain (64) or sostenuto (66)
+                    mask = self._pedal(source, status & 0x0F, data1, data2, mask)
         elif kind == 0x90 and data2:
             mask = self.plain[source][idx]
             slot = ((status & 0x0F) << 7) | data1
             dest = self.note_dest[source]
-            dest[slot] |= mask  # where this note-on went: its note-off follows
+            prev = dest[slot]
+            self.note_prev = prev
+            dest[slot] = prev | mask  # where this note-on went: its note-off follows
             if self.follow_hit[source][status & 0x0F]:
                 self._follow(source, status & 0x0F)
         elif kind < 0xA0:
@@ -307,40 +328,75 @@ class Router:
             mask = self.plain[source][idx]
         if mask:
             self.touched |= mask
-            word = status | (data1 << 8) | (data2 << 16) | _LENGTH_BITS[idx]
+            word = status | (data1 << 8) | (data2 << 16) | _WORD_BITS[source][idx]
             for ring in self.rings[mask]:
+                # merge.queue(), inlined: this runs for every message and output
                 tail = ring[_TAIL]
-                nxt = (tail + 1) & _RING_MASK
-                if nxt == ring[_HEAD]:
-                    ring[_DROPS] += 1  # full: the whole message is dropped, counted
+                if ((tail - ring[_HEAD]) & _RING_MASK) >= _RING_LIMIT:
+                    self._full(ring, word, source)
                     continue
                 ring[tail] = word
-                ring[_TAIL] = nxt
+                ring[_TAIL] = (tail + 1) & _RING_MASK
         which = self.rewrite_flag[source][idx]
         if which:
-            self._rewrite(self.rewrite_sets[source][which - 1], status, data1, data2)
+            self._rewrite(self.rewrite_sets[source][which - 1], source, status, data1, data2)
 
     def _note_off(self, source, status, note, velocity, idx):
         slot = ((status & 0x0F) << 7) | note
         dest = self.note_dest[source]
         # Note-off: wherever its note-on went, plus where note-offs route now.
-        mask = dest[slot] | self.plain[source][idx]
+        went = dest[slot]
+        self.release_mask = went  # an output that got the note-on must get this
+        mask = went | self.plain[source][idx]
         dest[slot] = 0
         if self.note_rewrite:
             slot = ((status & 0x0F) << 7) | note
             self._release(self.note_rewrite, source, slot, status & 0xF0, note, velocity)
         return mask
 
-    def _sustain(self, source, channel, value, mask):
+    def _pedal(self, source, channel, cc, value, mask):
+        """Sustain or sostenuto: a release goes wherever its press went, too."""
         held = self.sustain_dest[source]
+        slot = (channel << 1) | ((cc >> 1) & 1)
         if value >= 64:
-            held[channel] |= mask
+            held[slot] |= mask
             return mask
-        mask |= held[channel]
-        held[channel] = 0
+        went = held[slot]
+        self.release_mask = went
+        mask |= went
+        held[slot] = 0
         if self.sustain_rewrite:
-            self._release(self.sustain_rewrite, source, channel, 0xB0, midi.CC_SUSTAIN, value)
+            self._release(self.sustain_rewrite, source, slot, 0xB0, cc, value)
         return mask
+
+    def _full(self, ring, word, source):
+        """The output behind `ring` holds RING_LIMIT messages: merge.admit() chooses. A
+        release of what went there is never given up; a note-on given up takes its
+        note-off with it (unless an earlier note-on of that note went there)."""
+        kind = word & 0xF0
+        data2 = (word >> 16) & 0x7F
+        bit = ring[_BIT]
+        must = 0
+        if kind == 0x80 or (kind == 0x90 and not data2):
+            must = self.release_mask & bit
+        elif kind == 0xB0 and ((word >> 8) & 0x7F) | 2 == 66 and data2 < 64:
+            must = self.release_mask & bit
+        if merge.admit(ring, word, must):
+            return
+        if kind == 0x90 and data2 and not self.note_prev & bit:
+            slot = ((word & 0x0F) << 7) | ((word >> 8) & 0x7F)
+            self.note_dest[source][slot] &= ~bit
+
+    def _queue(self, mask, word, source):
+        """Queue a word on every output of `mask` (the hot path inlines the same)."""
+        self.touched |= mask
+        for ring in self.rings[mask]:
+            tail = ring[_TAIL]
+            if ((tail - ring[_HEAD]) & _RING_MASK) >= _RING_LIMIT:
+                self._full(ring, word, source)
+                continue
+            ring[tail] = word
+            ring[_TAIL] = (tail + 1) & _RING_MASK
 
     def _release(self, entries, source, slot, kind, data1, data2):
         """A note-off or sustain-off goes wherever its channel-moved note-on or sustain-on
@@ -352,9 +408,10 @@ class Router:
             sent = table[slot]
             if sent:
                 table[slot] = 0
-                self.touched |= entry[1]
-                for out in self.dests[entry[1]]:
-                    out.put(kind | (sent - 1), data1, data2)
+                status = kind | (sent - 1)
+                self.release_mask = entry[1]
+                self._queue(entry[1], status | (data1 << 8) | (data2 << 16)
+                            | _WORD_BITS[source][status - 0x80], source)
 
     def _follow(self, source, channel):
         inputs = self.follow_input
@@ -362,7 +419,7 @@ class Router:
             if inputs[slot] == source and self.follow_mask[slot] & (1 << channel):
                 self.follow_channel[slot] = channel
 
-    def _rewrite(self, rewrites, status, data1, data2):
+    def _rewrite(self, rewrites, source, status, data1, data2):
         """The routes that move this message to another channel (to_channel, follow)."""
         kind = status & 0xF0
         note_off = kind == 0x80 or (kind == 0x90 and not data2)
@@ -381,21 +438,14 @@ class Router:
                 if note_off:
                     continue  # sent by _release, to where the note-on went
                 self.note_rewrite[rw.note_slot][2][(in_channel << 7) | data1] = channel + 1
-            elif rw.sustain_slot >= 0 and cc and data1 == midi.CC_SUSTAIN:
+            elif rw.sustain_slot >= 0 and cc and data1 | 2 == 66:
                 if data2 < 64:
-                    continue  # sent by _release, to where sustain on went
-                self.sustain_rewrite[rw.sustain_slot][2][in_channel] = channel + 1
-            mask = rw.outputs
-            self.touched |= mask
-            word = kind | channel | (data1 << 8) | (data2 << 16) | _LENGTH_BITS[kind - 0x80]
-            for ring in self.rings[mask]:
-                tail = ring[_TAIL]
-                nxt = (tail + 1) & _RING_MASK
-                if nxt == ring[_HEAD]:
-                    ring[_DROPS] += 1
-                    continue
-                ring[tail] = word
-                ring[_TAIL] = nxt
+                    continue  # sent by _release, to where the press went
+                pedal = (in_channel << 1) | ((data1 >> 1) & 1)
+                self.sustain_rewrite[rw.sustain_slot][2][pedal] = channel + 1
+            self.note_prev = 0x7F  # a moved note-on given up keeps its note-off (_full)
+            word = kind | channel | (data1 << 8) | (data2 << 16) | _WORD_BITS[source][kind - 0x80]
+            self._queue(rw.outputs, word, source)
 
 
     def realtime(self, source, byte):
@@ -455,6 +505,19 @@ class Router:
             for out in self.dests[mask]:
                 out.sysex_end(source)
 
+    def sysex_tight(self, source):
+        """Has this input's SysEx, already started on some output, less than one read
+        (64 bytes) of room left in that output's lane? Then the app does not read the
+        input this pass: only USB is asked, whose host waits with the rest, so a started
+        SysEx never overflows."""
+        mask = self.sysex_mask[source]
+        if mask:
+            for out in self.dests[mask]:
+                if (out.lane_open[source] and out.lane_free(source) <= _READ_CHUNK
+                        and out.started(source)):
+                    return True
+        return False
+
     # ---- the box's own messages ------------------------------------------------------
 
     def panic(self):
@@ -472,25 +535,17 @@ class Router:
         if ch >= 16:
             return
         self.panic_next = ch + 1
-        all_notes_off = 0xB0 | ch | (midi.CC_ALL_NOTES_OFF << 8) | (2 << 24)
-        sustain_off = 0xB0 | ch | (midi.CC_SUSTAIN << 8) | (2 << 24)
+        bits = _WORD_BITS[merge.INTERNAL][0x30]
         full = (1 << len(self.outputs)) - 1
-        self.touched |= full
-        for ring in self.rings[full]:
-            tail = ring[_TAIL]
-            if ((ring[_HEAD] - tail - 1) & _RING_MASK) < 2:
-                ring[_DROPS] += 1  # full: this channel's pair is dropped, counted
-                continue
-            ring[tail] = all_notes_off
-            tail = (tail + 1) & _RING_MASK
-            ring[tail] = sustain_off
-            ring[_TAIL] = (tail + 1) & _RING_MASK
+        self.release_mask = full  # a panic is never given up, even by a full output
+        self._queue(full, 0xB0 | ch | (midi.CC_ALL_NOTES_OFF << 8) | bits, merge.INTERNAL)
+        self._queue(full, 0xB0 | ch | (midi.CC_SUSTAIN << 8) | bits, merge.INTERNAL)
         first = ch << 7
         for table in self.note_dest:
             table[first:first + 128] = _NO_NOTES
         for entry in self.note_rewrite:
             entry[2][first:first + 128] = _NO_NOTES
         for held in self.sustain_dest:
-            held[ch] = 0
+            held[2 * ch] = held[2 * ch + 1] = 0
         for entry in self.sustain_rewrite:
-            entry[2][ch] = 0
+            entry[2][2 * ch] = entry[2][2 * ch + 1] = 0
