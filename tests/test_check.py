@@ -31,8 +31,8 @@ def test_valid_file_prints_summary_and_warnings_and_exits_0():
     assert run.stderr == ""
 
 
-def test_design_example_is_valid_without_warnings():
-    run = run_check(str(FIXTURES / "design_example.json"))
+def test_shape_example_is_valid_without_warnings():
+    run = run_check(str(FIXTURES / "shape_example.json"))
     assert run.returncode == 0, run.stdout + run.stderr
     assert "P1  Studio" in run.stdout and "warning" not in run.stdout
 

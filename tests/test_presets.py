@@ -22,13 +22,13 @@ from switchyard import jsonscan, midi, presets  # noqa: E402
 
 from tools import describe  # noqa: E402
 
-DESIGN_EXAMPLE = (FIXTURES / "design_example.json").read_text(encoding="utf-8")
+SHAPE_EXAMPLE = (FIXTURES / "shape_example.json").read_text(encoding="utf-8")
 SHIPPED = (REPO / "presets.json").read_text(encoding="utf-8")
 
 
 def base() -> dict:
-    """The DESIGN.md example as a dict, to be broken one place at a time."""
-    return json.loads(DESIGN_EXAMPLE)
+    """The docs/ARCHITECTURE.md "Presets" example as a dict, to be broken one place at a time."""
+    return json.loads(SHAPE_EXAMPLE)
 
 
 def check(doc) -> presets.Result:
@@ -49,8 +49,8 @@ def mask(*channels: int) -> int:
 # --- valid files ---------------------------------------------------------------------------
 
 
-def test_design_example_parses_into_routes():
-    result = presets.parse(DESIGN_EXAMPLE)
+def test_shape_example_parses_into_routes():
+    result = presets.parse(SHAPE_EXAMPLE)
     assert result.ok and result.errors == [] and result.warnings == []
     config = result.config
     assert config.version == 1
@@ -129,7 +129,7 @@ def test_eight_presets_are_allowed():
 
 
 def test_byte_order_mark_is_accepted():
-    assert presets.parse("\ufeff" + DESIGN_EXAMPLE).ok
+    assert presets.parse("\ufeff" + SHAPE_EXAMPLE).ok
 
 
 # --- one named test per error --------------------------------------------------------------
@@ -481,7 +481,7 @@ def test_device_name_must_be_text():
 
 
 def test_key_given_twice_in_one_object():
-    text = DESIGN_EXAMPLE.replace('"channels": [1]}', '"channels": [1], "channels": [2]}')
+    text = SHAPE_EXAMPLE.replace('"channels": [1]}', '"channels": [1], "channels": [2]}')
     result = presets.parse(text)
     assert result.errors == [
         'presets.json: line 8, column 51: key "channels" appears twice in the same object; '
@@ -697,7 +697,7 @@ JSON_CHARS = st.sampled_from(list("{}[],:\" \n\t\\/-+.0123456789eEtrufalsn'ux") 
 
 
 @st.composite
-def mutated(draw, sources=(DESIGN_EXAMPLE, SHIPPED)):
+def mutated(draw, sources=(SHAPE_EXAMPLE, SHIPPED)):
     text = draw(st.sampled_from(sources))
     for _ in range(draw(st.integers(1, 3))):
         i = draw(st.integers(0, len(text)))
@@ -762,7 +762,7 @@ def test_load_not_utf8(tmp_path):
 
 def test_load_too_big(tmp_path):
     path = tmp_path / "presets.json"
-    path.write_text(DESIGN_EXAMPLE + " " * presets.MAX_FILE_BYTES, encoding="utf-8")
+    path.write_text(SHAPE_EXAMPLE + " " * presets.MAX_FILE_BYTES, encoding="utf-8")
     result = presets.load(str(path))
     assert len(result.errors) == 1 and "larger than 32768 bytes" in result.errors[0]
 
@@ -876,14 +876,14 @@ def test_presets_svg_has_one_matrix_per_preset():
 
 # --- the same module under MicroPython -----------------------------------------------------
 
-BROKEN = copy.deepcopy(json.loads(DESIGN_EXAMPLE))
+BROKEN = copy.deepcopy(json.loads(SHAPE_EXAMPLE))
 BROKEN["presets"][0]["routes"][0]["to"] = ["1", "7"]
 BROKEN["presets"][0]["routes"][1]["chanels"] = BROKEN["presets"][0]["routes"][1].pop("channels")
 BROKEN["presets"][0]["routes"][4]["to_channel"] = 2
 BROKEN["devices"]["2"] = "Keystep"
 MP_CASES = [
     SHIPPED,
-    DESIGN_EXAMPLE,
+    SHAPE_EXAMPLE,
     json.dumps(BROKEN),
     '{\n  "version": 1,\n  "presets": [\n    {"name": "é", "routes": [1,\n]}]}',
     '{"a": [1,, 2]}',  # MicroPython's json.loads accepts this one
