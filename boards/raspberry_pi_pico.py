@@ -27,7 +27,8 @@ INPUTS = (
 # DIN outputs: port -> (driver, TX pin). "pio": a PIO UART transmitter that reports each
 # byte it has sent, so the firmware keeps at most one byte queued in hardware and a clock
 # byte never waits behind a full FIFO. "uart": the hardware UART TX of the same
-# instance as the input on that UART (paced by ticks only; see DESIGN.md).
+# instance as the input on that UART (paced by ticks only; see docs/ARCHITECTURE.md
+# "Merge and timing rules").
 # Outputs 1 and 2 sit on the UART0/UART1 TX pins, so either driver can serve them.
 OUTPUTS = (
     ("1", "pio", "GP0"),

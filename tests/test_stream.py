@@ -1,5 +1,6 @@
-"""switchyard.stream.StreamParser, rule by rule (DESIGN.md "MIDI stream rules"), the bug list
-of other MIDI libraries, feed() split points, and the mido oracle the other tests rely on."""
+"""switchyard.stream.StreamParser, rule by rule (docs/ARCHITECTURE.md "MIDI stream rules"), the
+bug list of other MIDI libraries, feed() split points, and the mido oracle the other tests
+rely on."""
 
 import pytest
 from engine_helpers import (

@@ -1,6 +1,6 @@
 """MIDI byte-stream parser: one per input, no allocation.
 
-Implements the stream rules of DESIGN.md:
+Implements the stream rules of docs/ARCHITECTURE.md ("MIDI stream rules"):
 1. realtime bytes are delivered at once, even inside a message or a SysEx, keeping the
    pending message and the running status;
 2. running status is accepted;
