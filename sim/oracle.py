@@ -16,8 +16,8 @@ and says which outputs get which bytes, by these rules:
   until one comes).
 - A note-off goes wherever its note-on went (plain, or moved to a channel by a route,
   whatever the preset is now), plus where note-offs route now without moving; a sustain
-  release (CC64 < 64) the same for the sustain-on. Moved note-offs and releases are sent
-  before the plain one.
+  or sostenuto release (CC64 or CC66 < 64) the same for its press. Moved note-offs and
+  releases are sent before the plain one.
 - A Program Change on the control channel selects a preset and is not routed.
 
 Each expected item is a frozenset of the byte strings that are right for it: a message
@@ -178,9 +178,9 @@ class RouteOracle:
         ]
         self.preset = 0
         self.note_dest: dict[tuple[str, int, int], list[str]] = {}
-        self.sustain_dest: dict[tuple[str, int], list[str]] = {}
+        self.sustain_dest: dict[tuple, list[str]] = {}
         self.note_moved: dict[tuple, dict[tuple[int, int], frozenset[int]]] = {}
-        self.sustain_moved: dict[tuple, dict[int, frozenset[int]]] = {}
+        self.sustain_moved: dict[tuple, dict] = {}
         self.routes_by_key = {r.key: r for routes in self.presets for r in routes}
         self.follow: dict[tuple, set[int]] = {}
         for r in self.routes_by_key.values():
@@ -218,7 +218,8 @@ class RouteOracle:
             channel = status & 0x0F
             note_on = kind == 0x90 and msg[2] > 0
             note_off = kind == 0x80 or (kind == 0x90 and msg[2] == 0)
-            sustain = kind == 0xB0 and msg[1] == 64
+            sustain = kind == 0xB0 and msg[1] in (64, 66)
+            pedal = (channel, msg[1]) if sustain else channel
             if note_on:
                 for key, chans in self.follow.items():
                     if key[0] == source and channel in key[1]:
@@ -226,6 +227,7 @@ class RouteOracle:
                         last_follow[key] = channel
         else:
             note_on = note_off = sustain = False
+            pedal = None
         plain = [o for r in routes if r.takes(msg) and (not r.moves or status >= 0xF0)
                  for o in r.outputs]
         plain = list(dict.fromkeys(plain))
@@ -237,14 +239,14 @@ class RouteOracle:
             plain = _union(self.note_dest.pop((source,) + slot, []), plain)
         elif sustain:
             if msg[2] >= 64:
-                held = self.sustain_dest.setdefault((source, channel), [])
+                held = self.sustain_dest.setdefault((source, pedal), [])
                 held[:] = _union(held, plain)
             else:
                 for key, held_ch in sorted(self.sustain_moved.items()):
-                    if key[0] == source and channel in held_ch:
-                        self._put(self.routes_by_key[key[1]].outputs, kind, held_ch.pop(channel),
+                    if key[0] == source and pedal in held_ch:
+                        self._put(self.routes_by_key[key[1]].outputs, kind, held_ch.pop(pedal),
                                   msg, out)
-                plain = _union(plain, self.sustain_dest.pop((source, channel), []))
+                plain = _union(plain, self.sustain_dest.pop((source, pedal), []))
         elif note_on:
             held = self.note_dest.setdefault((source, status & 0x0F, msg[1]), [])
             held[:] = _union(held, plain)
@@ -267,7 +269,7 @@ class RouteOracle:
             elif "cc" in r.types and sustain:
                 if msg[2] < 64:
                     continue
-                self.sustain_moved.setdefault((source, r.key), {})[channel] = chans
+                self.sustain_moved.setdefault((source, r.key), {})[pedal] = chans
             self._put(r.outputs, kind, chans, msg, out)
 
     @staticmethod
@@ -307,3 +309,96 @@ def is_merge_matching(merged: list[bytes], a: list[frozenset[bytes]],
                 reach[j - 1] and merged[k] in b[j - 1]
             )
     return reach[len(b)]
+
+
+# ---- when an output is full (ARCHITECTURE.md "When an output is full") ----------------------
+# What the rules allow an output to give up, written from them:
+# - a SysEx arrives whole, byte for byte as its input sent it, or not at all (an input's
+#   own cut SysEx, closed with F7, counts as what it sent);
+# - a note-off whose note-on went out, and a sustain (CC64) or sostenuto (CC66) release
+#   whose press went out, always follow; channel mode messages (CC120..127) always arrive;
+# - pitch bend, channel pressure, poly pressure (per note) and every CC except bank select
+#   (0, 32), data entry (6, 38), data increment/decrement and (N)RPN numbers (96..101) and
+#   switches (64..69) keep their latest value: intermediate values may be skipped;
+# - everything else may be given up; what is left keeps each input's order.
+
+KEEP_IN_ORDER_CCS = frozenset((0, 6, 32, 38, *range(64, 70), *range(96, 102)))
+
+
+def latest_value_key(msg: bytes) -> tuple | None:
+    """The controller a continuous value belongs to (status and CC or note number), or
+    None for a message that is not one."""
+    kind = msg[0] & 0xF0
+    if kind in (0xD0, 0xE0):
+        return (msg[0],)
+    if kind == 0xA0 or (kind == 0xB0 and msg[1] not in KEEP_IN_ORDER_CCS and msg[1] < 120):
+        return (msg[0], msg[1])
+    return None
+
+
+def _is_subsequence(short: list, long: list) -> bool:
+    it = iter(long)
+    return all(any(x == y for y in it) for x in short)
+
+
+def full_output_violations(sent: dict[str, list[bytes]], got: list[bytes],
+                           source_of) -> list[str]:
+    """What an output carried (`got`, whole messages, realtime left out) against what each
+    input sent to it (`sent[input]`, in order), by the rules above; `source_of(msg)` names
+    the input a message on the output came from. Empty when the rules hold."""
+    problems = []
+    mine: dict[str, list[bytes]] = {name: [] for name in sent}
+    for msg in got:
+        mine[source_of(msg)].append(msg)
+    for name, theirs in sent.items():
+        out = mine[name]
+        # SysEx: whole or not at all, and in order
+        sx_out = [m for m in out if m[0] == 0xF0]
+        sx_in = [m for m in theirs if m[0] == 0xF0]
+        if not _is_subsequence(sx_out, sx_in):
+            problems.append("%s: a SysEx on the output is not one %s sent whole" % (name, name))
+        # the latest value of every controller; order within each
+        keys = {latest_value_key(m) for m in theirs} - {None}
+        for key in keys:
+            values_in = [m for m in theirs if latest_value_key(m) == key]
+            values_out = [m for m in out if latest_value_key(m) == key]
+            if not values_out or values_out[-1] != values_in[-1]:
+                problems.append("%s: the last value of %s did not arrive" % (name, key))
+            elif not _is_subsequence(values_out, values_in):
+                problems.append("%s: the values of %s are out of order" % (name, key))
+        # the rest: a subsequence of what the input sent
+        rest_out = [m for m in out if latest_value_key(m) is None]
+        rest_in = [m for m in theirs if latest_value_key(m) is None]
+        if not _is_subsequence(rest_out, rest_in):
+            problems.append("%s: the output's messages are not %s's, in its order" % (name, name))
+        # mode messages never lost
+        modes_in = [m for m in theirs if m[0] & 0xF0 == 0xB0 and m[1] >= 120]
+        if [m for m in out if m[0] & 0xF0 == 0xB0 and m[1] >= 120] != modes_in:
+            problems.append("%s: a channel mode message was lost" % name)
+        # every note-on and pedal press that went out is released after it (when its input
+        # released it)
+        held: dict[tuple, int] = {}
+        for m in out:
+            kind = m[0] & 0xF0
+            if kind == 0x90 and m[2]:
+                held[("note", m[0] & 0x0F, m[1])] = 1
+            elif kind == 0x80 or kind == 0x90:
+                held.pop(("note", m[0] & 0x0F, m[1]), None)
+            elif kind == 0xB0 and m[1] in (64, 66):
+                if m[2] >= 64:
+                    held[("pedal", m[0] & 0x0F, m[1])] = 1
+                else:
+                    held.pop(("pedal", m[0] & 0x0F, m[1]), None)
+        released_in: dict[tuple, bool] = {}
+        for m in theirs:
+            kind = m[0] & 0xF0
+            if kind == 0x90 and m[2]:
+                released_in[("note", m[0] & 0x0F, m[1])] = False
+            elif kind == 0x80 or kind == 0x90:
+                released_in[("note", m[0] & 0x0F, m[1])] = True
+            elif kind == 0xB0 and m[1] in (64, 66):
+                released_in[("pedal", m[0] & 0x0F, m[1])] = m[2] < 64
+        for key in held:
+            if released_in.get(key):
+                problems.append("%s: %s held on the output, released on the input" % (name, key))
+    return problems
