@@ -105,6 +105,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         % (s["end_us"] / 1e6, s["drops"], s["rx_overflow"], s["parse_errors"],
            len(s["preset_changes"]), args.out)
     )
+    for name, o in s["outputs"].items():
+        if o["drops"] or o["coalesced"]:
+            print("  out %s full: %d messages given up (%d SysEx), %d values coalesced"
+                  % (name, o["drops"], o["sysex_drops"], o["coalesced"]))
     return 0
 
 
@@ -194,6 +198,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
           % (jit["p50"], jit["p99"], jit["max"], jit["count"]))
     print("drops %d, RX overflow %d, parse errors %d, CPU busy %.1f %%"
           % (s["drops"], s["rx_overflow"], s["parse_errors"], 100 * s["cpu_busy_fraction"]))
+    print("given up when full: " + (", ".join(
+        "out %s %d (%d SysEx) + %d coalesced" % (name, o["drops"], o["sysex_drops"], o["coalesced"])
+        for name, o in s["outputs"].items() if o["drops"] or o["coalesced"]) or "nothing"))
     print("plots: %s" % ", ".join(p.name for p in pictures))
     print("files: %s" % out)
     return 0

@@ -26,9 +26,10 @@ _NVM_MAGIC = 0x53
 DRAIN_TAIL_US = 100_000  # > the longest hardware queue: 2 DMA batches of 16 bytes + FIFO
 # How long past its last input a run may still have work: a SysEx its source abandoned is
 # closed after 1 to 2 s of silence (app._SYSEX_TIMEOUT_MS, checked once a second), then the
-# fullest queues (63 messages, four 127-byte SysEx lanes, 31 realtime bytes: < 800 bytes)
-# leave in under 0.3 s. A run still busy after this has stalled.
-DRAIN_BOUND_US = 3_000_000
+# fullest queues (255 messages, SysEx lanes of merge.LANE_BUDGET = 16 KB at most on one
+# output, 63 realtime bytes: under 17 KB, 5.5 s of wire) leave. A run still busy after
+# this has stalled.
+DRAIN_BOUND_US = 8_000_000
 # A pass always costs virtual time, except on a free CPU while bytes still move through the
 # doubles; this many passes with the clock standing still is a loop that makes no progress.
 STALL_PASSES = 100_000
@@ -283,6 +284,10 @@ class Simulation:
         app = self.app
         return {
             "drops": app.drops(),
+            "outputs": {
+                name: {"drops": drops, "sysex_drops": sysex, "coalesced": coalesced}
+                for name, drops, sysex, coalesced in app.given_up()
+            },
             "rx_overflow": sum(self.chip.rx_overflow[pin] for pin in self.rx_pins.values()),
             "parse_errors": app.parse_errors(),
             "preset_changes": list(self.preset_changes),

@@ -21,6 +21,7 @@ from engine_helpers import data_length, hexs, parse_din, parse_usb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sim_helpers import ALL_OUTPUTS, run_cli, write_jsonl_events
+from switchyard.merge import lane_size
 
 from sim.oracle import RouteOracle, is_merge_matching
 from sim.oracle import valid_messages as oracle
@@ -303,12 +304,17 @@ def _lane_filler() -> dict[str, list]:
     """B's long SysEx holds out 3 while A's SysEx fills A's lane to its last byte and
     empty SysEx follow it: the F7 of one that did not fit made the lane read as empty, and
     out 3 then waited for ever for the rest of a SysEx."""
-    a = [(2_000, b"\xf0" + bytes([1]) * 125 + b"\xf7")]
-    a += [(45_000 + 1000 * k, hexs("f0 f7")) for k in range(4)]
-    a.append((60_000, hexs("90 3c 64")))
-    b = [(1_000, b"\xf0")] + [(10_000 * k, bytes(range(10))) for k in range(1, 11)]
-    b.append((115_000, b"\xf7"))  # B's SysEx comes slowly: it holds out 3 for 115 ms
+    size = lane_size(4)  # A and B each into two outputs
+    a = [(2_000, b"\xf0" + bytes([1]) * (size - 3) + b"\xf7")]
+    end_a = 2_000 + 320 * (size - 1)
+    a += [(end_a + 20_000 + 1000 * k, hexs("f0 f7")) for k in range(4)]
+    a.append((end_a + 40_000, hexs("90 3c 64")))
+    b = [(1_000, b"\xf0")] + [(100_000 * k, bytes(range(10))) for k in range(1, 15)]
+    b.append((B_SYSEX_END_US, b"\xf7"))  # B's SysEx comes slowly: it holds out 3 for 1.5 s
     return {"A": a, "B": b}
+
+
+B_SYSEX_END_US = 1_500_000
 
 
 def test_replay_of_the_stream_that_stalled_python_m_sim_run(tmp_path):
@@ -323,7 +329,7 @@ def test_replay_of_the_stream_that_stalled_python_m_sim_run(tmp_path):
     done = run_cli(*args, timeout=120)
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["end_us"] < 115_000 + DRAIN_BOUND_US
+    assert summary["end_us"] < B_SYSEX_END_US + DRAIN_BOUND_US
     got, _ = parse_din(bytes(json.loads(line)["byte"] for line in
                              (tmp_path / "out" / "out-3.jsonl").read_text().splitlines()))
     assert got[-1] == hexs("90 3c 64")  # what waited behind the SysEx got out

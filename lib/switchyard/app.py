@@ -142,6 +142,7 @@ class App:
         self.last_input_ms = self.last_ms
         self.sysex_check_ms = self.last_ms
         self.bytes_in = 0
+        self.reported_given_up = 0
         self.last_traffic = 0
         self.selftest = SelfTest(self) if selftest else None
         passes = self._passes()
@@ -257,6 +258,7 @@ class App:
             self.selftest.tick(now)
         if ((now - self.sysex_check_ms) & _TICKS_MASK) >= _SYSEX_TIMEOUT_MS:
             self.sysex_check_ms = now
+            self._report_given_up()
             for parser in self.parsers:
                 if parser.in_sysex:
                     if parser.sysex_bytes == parser.sysex_mark:
@@ -333,6 +335,25 @@ class App:
 
     def drops(self):
         return sum(out.drops + out.rt_drops for out in self.router.outputs)
+
+    def given_up(self):
+        """Per output: (name, messages given up, of them SysEx, values coalesced)."""
+        return [(out.name, out.drops + out.rt_drops, out.sysex_drops, out.coalesced)
+                for out in self.router.outputs]
+
+    def _report_given_up(self):
+        """A console line per output that gave something up since the last report (the
+        serial console is where a user without the simulator sees it)."""
+        total = 0
+        for out in self.router.outputs:
+            total += out.drops + out.rt_drops + out.coalesced
+        if total == self.reported_given_up:
+            return
+        self.reported_given_up = total
+        for name, drops, sysex, coalesced in self.given_up():
+            if drops or coalesced:
+                log("out %s full: %d messages given up (%d SysEx), %d values coalesced"
+                    % (name, drops, sysex, coalesced))
 
     def queued(self):
         return sum(out.queued() for out in self.router.outputs)
