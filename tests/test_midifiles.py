@@ -177,3 +177,53 @@ def test_both_inputs_at_full_wire_rate_for_60_seconds(tmp_path, record_property,
         assert [b for _, b in outs[port]] == src, port
     for port in ("5", "6", "USB") + (() if fanout else ("3", "4")):
         assert outs[port] == [], port
+
+
+def _keystep_at_full_wire(seconds: float) -> bytes:
+    """Input B never resting: notes, a bend gesture, sustain, and every 2 s a 1,000-byte
+    SysEx (a patch dump), on channel 9 (see test_contention's tracing rules)."""
+    out = bytearray()
+    k = 0
+    while len(out) < seconds * 3125:
+        note = 48 + k % 8
+        out += bytes([0x98, note, 100, 0xB8, 64, 127])
+        out += b"".join(bytes([0xE8, (k + j) % 128, 64]) for j in range(20))
+        out += bytes([0x88, note, 0, 0xB8, 64, 0])
+        if k % 150 == 0:
+            out += b"\xf0\x7d\x02" + bytes(j % 128 for j in range(1000)) + b"\xf7"
+        k += 1
+    return bytes(out)
+
+
+def test_both_inputs_at_full_wire_rate_into_one_output_for_60_seconds(tmp_path):
+    # 200 % of one wire for a minute: out 1 gives up what the rules let it, and only that.
+    from engine_helpers import parse_din
+    from test_contention import source_of
+
+    from sim.oracle import full_output_violations, valid_messages
+
+    routes = [{"from": "A", "to": ["1"]}, {"from": "B", "to": ["1"]}]
+    path = write_presets(tmp_path / "merge.json", [{"name": "merged", "routes": routes}])
+    sim = Simulation(presets_path=path, preset=1)
+    a = bytearray(scenario.full_load(60.0, channel=0)[0][1])
+    for pos in range(len(a) - 96, 0, -96):  # a clock every 96 bytes (30 ms), in the stream
+        a[pos:pos] = b"\xf8"
+    b = _keystep_at_full_wire(60.0)
+    sim.play("A", [(0, bytes(a))])
+    sim.play("B", [(0, b)])
+    sim.run()
+    s = sim.summary()
+    got = bytes(b for _, b in sim.outputs()["1"])
+    msgs, realtime = parse_din(got)
+    sent = {"A": valid_messages(bytes(a))[0], "B": valid_messages(b)[0]}
+    assert full_output_violations(sent, msgs, source_of) == []
+    out = s["outputs"]["1"]
+    assert sum(len(m) for m in sent.values()) == len(msgs) + out["drops"] + out["coalesced"]
+    assert out["coalesced"] > 10_000 and out["drops"] > 0
+    assert realtime == b"\xf8" * a.count(0xF8)  # clock is never given up
+    dumps = [m for m in msgs if m[0] == 0xF0]
+    assert dumps and all(len(m) == 1004 for m in dumps)
+    assert s["rx_overflow"] == 0 and s["parse_errors"] == 0
+    print("merged at 200 %% for 60 s: %d given up (%d SysEx), %d coalesced, %d of %d dumps whole"
+          % (out["drops"], out["sysex_drops"], out["coalesced"], len(dumps),
+             sum(1 for m in sent["B"] if m[0] == 0xF0)))

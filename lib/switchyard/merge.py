@@ -65,6 +65,9 @@ _START_FREE = const(128)
 # Below this much free in the lane of the SysEx being sent, realtime bytes wait behind its
 # bytes: one RX chunk, so the lane cannot overflow before the output drains it.
 _YIELD_FREE = const(64)
+# A SysEx marker may take the reserve too (whether it is carried is its lane's matter) but
+# not its last 64 slots, which stay for releases and the latest values.
+_SYSEX_SLOTS = const(191)
 _FLOW_CONTROLLED = const(2)  # USB: the app stops reading it while its lane is tight
 _RT_MASK = const(63)  # 63 realtime bytes may wait (one goes per byte time)
 _USB_CHUNK = const(16)
@@ -263,7 +266,7 @@ class Output:
         self.lane_open[source] = 0
         ring = self.ring
         tail = ring[TAIL]
-        if ((tail - ring[HEAD]) & RING_MASK) >= RING_LIMIT or not self.lane_free(source):
+        if ((tail - ring[HEAD]) & RING_MASK) >= _SYSEX_SLOTS or not self.lane_free(source):
             self.sysex_drops += 1  # given up whole, from its F0
             ring[DROPS] += 1
             return
