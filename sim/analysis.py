@@ -7,6 +7,8 @@ Latency is reported two ways, per channel message:
   the last byte on the wire plus processing and queueing.
 - `latency_first_byte_us`: first byte out minus first byte in, which also includes the
   (length - 1) x 320 us the source takes to send the rest of the message.
+- `added_delay_us` (what a player feels): last byte out minus last byte in, the time the
+  receiving synth has the whole message later than over a plain cable.
 Clock jitter: the k-th clock out matched with the k-th clock in from the clock source;
 jitter = |out interval - in interval| over consecutive clocks.
 """
@@ -80,8 +82,8 @@ def _key(msg: mido.Message) -> tuple:
     return tuple(data)
 
 
-def latencies(inputs: dict[str, ByteLog], output: ByteLog, window_us: int = 50_000):
-    """(box delay, first-byte delay) lists for the channel messages on one output."""
+def _matched(inputs: dict[str, ByteLog], output: ByteLog, window_us: int = 50_000):
+    """(input message, output message) pairs for the channel messages on one output."""
     pending: dict[tuple, deque] = defaultdict(deque)
     candidates = []
     for log in inputs.values():
@@ -92,7 +94,7 @@ def latencies(inputs: dict[str, ByteLog], output: ByteLog, window_us: int = 50_0
     candidates.sort(key=lambda tm: tm.t_last)
     for tm in candidates:
         pending[_key(tm.msg)].append(tm)
-    box, first = [], []
+    pairs = []
     for tm in parse_log(output):
         if tm.msg.type in ("clock", "start", "continue", "stop", "sysex", "active_sensing",
                            "reset"):
@@ -102,10 +104,22 @@ def latencies(inputs: dict[str, ByteLog], output: ByteLog, window_us: int = 50_0
             queue.popleft()  # an input message not routed here
         if not queue or queue[0].t_last > tm.t_first:
             continue
-        src = queue.popleft()
-        box.append(tm.t_first - src.t_last)
-        first.append(tm.t_first - src.t_first)
-    return box, first
+        pairs.append((queue.popleft(), tm))
+    return pairs
+
+
+def latencies(inputs: dict[str, ByteLog], output: ByteLog, window_us: int = 50_000):
+    """(box delay, first-byte delay) lists for the channel messages on one output."""
+    pairs = _matched(inputs, output, window_us)
+    return ([out.t_first - src.t_last for src, out in pairs],
+            [out.t_first - src.t_first for src, out in pairs])
+
+
+def added_delays(inputs: dict[str, ByteLog], output: ByteLog) -> list[int]:
+    """What a player feels, per channel message on one output: the start of its last byte
+    on the output minus the start of its last byte on the input (both bytes take 320 us,
+    so this is also end minus end)."""
+    return [out.t_last - src.t_last for src, out in _matched(inputs, output)]
 
 
 def clock_times(log: ByteLog) -> list[int]:

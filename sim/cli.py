@@ -117,13 +117,14 @@ def studio_report(sim: Simulation, devices: dict[str, str]) -> dict:
     ins = sim.inputs()
     outs = sim.outputs()
     report: dict = {"outputs": {}}
-    box_all, first_all, jitter_all = [], [], []
+    box_all, first_all, jitter_all, added_all = [], [], [], []
     for port in OUTPUT_PORTS:
         if port not in outs:
             continue
         log = outs[port]
         c = analysis.counts(log)
         box, first = analysis.latencies(ins, log)
+        added_all += analysis.added_delays(ins, log)
         jitter = analysis.clock_jitter(ins.get("A", []), log) if analysis.clock_times(log) else []
         box_all += box
         first_all += first
@@ -140,6 +141,7 @@ def studio_report(sim: Simulation, devices: dict[str, str]) -> dict:
         }
     report["latency_us"] = analysis.summary_stats(box_all)
     report["latency_first_byte_us"] = analysis.summary_stats(first_all)
+    report["added_delay_us"] = analysis.summary_stats(added_all)
     report["clock_jitter_us"] = analysis.summary_stats(jitter_all)
     report["summary"] = sim.summary()
     return report
@@ -194,6 +196,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
           % (lat["p50"], lat["p99"], lat["max"], lat["count"]))
     print("latency (first byte in -> first byte out): p50 %d us, p99 %d us, max %d us"
           % (first["p50"], first["p99"], first["max"]))
+    added = report["added_delay_us"]
+    print("added delay (last byte in -> last byte out, what a player feels): p50 %d us, "
+          "p99 %d us, max %d us" % (added["p50"], added["p99"], added["max"]))
     print("clock jitter on the outputs: p50 %d us, p99 %d us, max %d us (%d intervals)"
           % (jit["p50"], jit["p99"], jit["max"], jit["count"]))
     print("drops %d, RX overflow %d, parse errors %d, CPU busy %.1f %%"

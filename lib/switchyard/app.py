@@ -417,9 +417,8 @@ class SelfTest:
             leds[self.index % len(leds)].value = True
         self.before = [p.bytes_seen for p in app.parsers]
         out = outputs[self.index]
-        out.put(0x90, 60, 100)
-        out.put(0x80, 60, 0)
-        app.router.touched |= out.bit
+        app.router.own(out.bit, 0x90, 60, 100)
+        app.router.own(out.bit, 0x80, 60, 0)
         self.next_ms = (now + _SELFTEST_NOTE_MS) & _TICKS_MASK
 
 
@@ -427,59 +426,87 @@ class SelfTest:
 
 
 def build(presets_path=PRESETS_PATH):
+    """The box from the board file and presets.json, one step at a time."""
     import board
-    import busio
-    import digitalio
-    import keypad
     import microcontroller
-    import rp2pio
     import supervisor
     import usb_midi
-
-    from switchyard import piotx
-    from switchyard.ports import UartOut, UsbIn, UsbOut
 
     bf = load_board_file(board.board_id)
     # First, before any peripheral exists (see set_cpu_clock).
     log(set_cpu_clock(microcontroller.cpu, getattr(bf, "CPU_HZ", 0)))
+    pin = _PinFinder(board)
+    config, config_error = _load_presets(presets_path)
+    selftest = _fn_held_at_power_up(bf, pin)  # before keypad claims the pin
+    uarts, uart_tx = _make_uarts(bf, pin)
+    inputs = _make_inputs(bf, uarts, usb_midi.ports[0])
+    outputs = _make_outputs(bf, pin, uarts, uart_tx, usb_midi.ports[1], supervisor.ticks_ms)
+    keys, event, leds = _make_panel(bf, pin)
+    try:
+        app = App(inputs, outputs, config, supervisor.ticks_ms, keys, event, leds,
+                  microcontroller.nvm, config_error, selftest)
+    except ConfigError as err:
+        log("error:", presets_path, err)
+        app = App(inputs, outputs, presets_module.safe_default(), supervisor.ticks_ms, keys,
+                  event, leds, microcontroller.nvm, True, selftest)
+    router = app.router
+    log("preset %d: %s" % (router.preset_index + 1, router.presets[router.preset_index].name))
+    return app
 
-    def pin(name):
+
+class _PinFinder:
+    """board.<name>, or an error naming the board file and the pin."""
+
+    def __init__(self, board):
+        self.board = board
+
+    def __call__(self, name):
         try:
-            return getattr(board, name)
+            return getattr(self.board, name)
         except AttributeError:
             raise RuntimeError(  # noqa: B904
-                "boards/%s.py names pin %s, which this board has not" % (board.board_id, name)
+                "boards/%s.py names pin %s, which this board has not"
+                % (self.board.board_id, name)
             )
 
+
+def _load_presets(presets_path):
+    """presets.json, or the safe default with the reasons logged: (config, broken)."""
     result = presets_module.load(presets_path)
     for line in result.warnings:
         log(line)
-    config = result.config
-    config_error = not result.ok
-    if config_error:
-        for line in result.errors:
-            log(line)
-        log("running the safe default: A and B merged to every output")
-        config = presets_module.safe_default()
+    if result.ok:
+        return result.config, False
+    for line in result.errors:
+        log(line)
+    log("running the safe default: A and B merged to every output")
+    return presets_module.safe_default(), True
 
-    # Self-test: FN held at power-up, read before keypad claims the pin.
+
+def _fn_held_at_power_up(bf, pin):
+    """FN held while plugging in: the self-test."""
+    import digitalio
+
     fn_pin = [p for name, p in bf.BUTTONS if name == "FN"]
-    selftest = False
-    if fn_pin:
-        probe = digitalio.DigitalInOut(pin(fn_pin[0]))
-        probe.switch_to_input(pull=digitalio.Pull.UP)
-        selftest = not probe.value
-        probe.deinit()
+    if not fn_pin:
+        return False
+    probe = digitalio.DigitalInOut(pin(fn_pin[0]))
+    probe.switch_to_input(pull=digitalio.Pull.UP)
+    held = not probe.value
+    probe.deinit()
+    return held
 
-    # Hardware UARTs: RX for the inputs, TX for outputs that use the "uart" driver.
+
+def _make_uarts(bf, pin):
+    """The hardware UARTs: RX for the inputs, TX for outputs that use the "uart" driver.
+    Returns ({uart index: busio.UART}, {output name: uart index})."""
+    import busio
+
     uart_tx = {}
-    outputs_spec = []
-    for name, driver, tx_pin in bf.OUTPUTS:
-        outputs_spec.append((name, driver, tx_pin))
     uarts = {}
     for _, index, rx_pin in bf.INPUTS:
         tx = None
-        for out_name, driver, tx_pin in outputs_spec:
+        for out_name, driver, tx_pin in bf.OUTPUTS:
             if driver == "uart" and _uart_index(tx_pin) == index:
                 tx = tx_pin
                 uart_tx[out_name] = index
@@ -490,55 +517,71 @@ def build(presets_path=PRESETS_PATH):
             timeout=0,
             receiver_buffer_size=256,
         )
+    return uarts, uart_tx
+
+
+def _make_inputs(bf, uarts, usb_port_in):
+    from switchyard.ports import UsbIn
+
     inputs = [(name, UartIn(uarts[index])) for name, index, _ in bf.INPUTS]  # type: list
-    ports_in, ports_out = usb_midi.ports[0], usb_midi.ports[1]
-    inputs.append(("USB", UsbIn(ports_in)))
+    inputs.append(("USB", UsbIn(usb_port_in)))
+    return inputs
+
+
+def _make_outputs(bf, pin, uarts, uart_tx, usb_port_out, ticks_ms):
+    """(name, port, usb) for each DIN output of the board file, then USB."""
+    from switchyard.ports import UartOut, UsbOut
 
     outputs = []  # type: list
-    for name, driver, tx_pin in outputs_spec:
+    for name, driver, tx_pin in bf.OUTPUTS:
         if driver == "uart":
-            outputs.append((name, UartOut(uarts[uart_tx[name]], supervisor.ticks_ms), False))
+            outputs.append((name, UartOut(uarts[uart_tx[name]], ticks_ms), False))
         else:
-            sm = rp2pio.StateMachine(
-                piotx.PROGRAM,
-                frequency=piotx.FREQUENCY,
-                init=piotx.INIT,
-                first_out_pin=pin(tx_pin),
-                initial_out_pin_state=1,
-                initial_out_pin_direction=1,
-                first_sideset_pin=pin(tx_pin),
-                sideset_pin_count=piotx.SIDESET_PIN_COUNT,
-                sideset_enable=True,
-                initial_sideset_pin_state=1,
-                initial_sideset_pin_direction=1,
-                out_shift_right=True,
-            )
-            if not hasattr(sm, "pending"):  # the pacer's double buffering reads it
-                raise RuntimeError(
-                    "rp2pio.StateMachine has no `pending` in this CircuitPython: the DIN "
-                    "outputs need CircuitPython 9 or 10 (see docs/INSTALL.md)"
-                )
-            outputs.append((name, PioOut(sm), False))
-    outputs.append(("USB", UsbOut(ports_out), True))
+            outputs.append((name, PioOut(_make_state_machine(pin(tx_pin))), False))
+    outputs.append(("USB", UsbOut(usb_port_out), True))
+    return outputs
 
-    keys = keypad.Keys(
-        [pin(p) for _, p in bf.BUTTONS], value_when_pressed=False, pull=True
+
+def _make_state_machine(tx):
+    """The switchyard.piotx transmitter on one pin."""
+    import rp2pio
+
+    from switchyard import piotx
+
+    sm = rp2pio.StateMachine(
+        piotx.PROGRAM,
+        frequency=piotx.FREQUENCY,
+        init=piotx.INIT,
+        first_out_pin=tx,
+        initial_out_pin_state=1,
+        initial_out_pin_direction=1,
+        first_sideset_pin=tx,
+        sideset_pin_count=piotx.SIDESET_PIN_COUNT,
+        sideset_enable=True,
+        initial_sideset_pin_state=1,
+        initial_sideset_pin_direction=1,
+        out_shift_right=True,
     )
+    if not hasattr(sm, "pending_write") and not hasattr(sm, "pending"):
+        raise RuntimeError(  # the pacer's double buffering reads it
+            "rp2pio.StateMachine has no `pending_write` in this CircuitPython: the DIN "
+            "outputs need CircuitPython 9 or 10 (see docs/INSTALL.md)"
+        )
+    return sm
+
+
+def _make_panel(bf, pin):
+    """The buttons (keypad scans and debounces them in the background) and the LEDs."""
+    import digitalio
+    import keypad
+
+    keys = keypad.Keys([pin(p) for _, p in bf.BUTTONS], value_when_pressed=False, pull=True)
     leds = {}
     for name, p in bf.LEDS:
         led = digitalio.DigitalInOut(pin(p))
         led.switch_to_output(value=False)
         leds[name] = led
-    try:
-        app = App(inputs, outputs, config, supervisor.ticks_ms, keys, keypad.Event(), leds,
-                  microcontroller.nvm, config_error, selftest)
-    except ConfigError as err:
-        log("error:", presets_path, err)
-        app = App(inputs, outputs, presets_module.safe_default(), supervisor.ticks_ms, keys,
-                  keypad.Event(), leds, microcontroller.nvm, True, selftest)
-    router = app.router
-    log("preset %d: %s" % (router.preset_index + 1, router.presets[router.preset_index].name))
-    return app
+    return keys, keypad.Event(), leds
 
 
 def _uart_index(tx_pin):

@@ -5,7 +5,8 @@ from, so merging is first come, first served and finding the next message costs 
 A ring is an array of 32-bit words, one message each (status | data1 << 8 | data2 << 16
 | source << 24 | data length << 26, built once per message by the router), with head,
 tail and the counters in its last words, so the router queues a message to an output
-with one store and no call while the ring holds fewer than RING_LIMIT messages.
+with one store and no call while the ring holds fewer than RING_LIMIT messages
+(router.Router.queue(), inlined on its hot path).
 
 SysEx is streamed: its F0 takes a word in the ring (a marker naming the source) and its
 bytes flow through a SysEx lane per source. When the pacer reaches the marker it sends
@@ -94,18 +95,6 @@ def lane_size(count):
     while size > _LANE_MIN and size * count > LANE_BUDGET:
         size >>= 1
     return size
-
-
-def queue(ring, word):
-    """Queue one message word: the one way a message enters a ring. The router inlines the
-    first branch on its hot path (tests/test_merge.py holds every copy to this one); a full
-    ring goes to admit(). True if queued."""
-    tail = ring[TAIL]
-    if ((tail - ring[HEAD]) & RING_MASK) < RING_LIMIT:
-        ring[tail] = word
-        ring[TAIL] = (tail + 1) & RING_MASK
-        return True
-    return admit(ring, word, 0)
 
 
 def admit(ring, word, must):
@@ -220,13 +209,7 @@ class Output:
     def lost(self):
         return self.ring[LOST]
 
-    # ---- filling (the router inlines queue() on its hot path) ------------------------
-
-    def put(self, status, data1, data2):
-        """Queue a message of the box's own (the self-test)."""
-        self.busy = True
-        word = status | (data1 << 8) | (data2 << 16) | WORD_BITS[INTERNAL][status - 0x80]
-        return queue(self.ring, word)
+    # ---- filling (messages: Router.queue(); realtime and SysEx here) ------------------
 
     def put_realtime(self, byte):
         """Queue a realtime byte; True: service() must run (it always must here)."""

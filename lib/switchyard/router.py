@@ -116,8 +116,8 @@ class Router:
     # ---- compile (start-up only) -----------------------------------------------------
 
     def _compile(self, config):
-        follow_keys = []
-        notes_bit = 1 << midi.T_NOTES
+        """The presets into the tables message() indexes, one step at a time."""
+        follow_keys = []  # type: list  # (input, channel mask) of each follow route, in order
         for p in config.presets:
             cp = _CompiledPreset(p.name)
             for route in p.routes:
@@ -126,73 +126,90 @@ class Router:
                 for name in route.outputs:
                     mask |= 1 << OUTPUT_NAMES.index(name)
                 if route.to_channel or route.follow_input:
-                    follow_slot = -1
-                    if route.follow_input:
-                        key = (INPUT_NAMES.index(route.follow_input), route.follow_channels)
-                        if key not in follow_keys:
-                            follow_keys.append(key)
-                        follow_slot = follow_keys.index(key)
-                    note_slot = -1
-                    if route.types & notes_bit:
-                        if len(self.note_rewrite) >= MAX_NOTE_REWRITES:
-                            raise ConfigError(
-                                "more than %d routes (all presets) rewrite the channel of notes"
-                                % MAX_NOTE_REWRITES
-                            )
-                        note_slot = len(self.note_rewrite)
-                        self.note_rewrite.append((i, mask, bytearray(_NOTE_SLOTS)))
-                    sustain_slot = -1
-                    if route.types & (1 << midi.T_CC):
-                        sustain_slot = len(self.sustain_rewrite)
-                        self.sustain_rewrite.append((i, mask, bytearray(32)))
-                    cp.rewrites[i].append(
-                        _Rewrite(route, mask, follow_slot, note_slot, sustain_slot)
-                    )
-                    plain = cp.plain[i]
-                    for status in range(0xF0, 0x100):
-                        if self._matches(route.types, route.channels, status):
-                            plain[status - 0x80] |= mask  # no channel to change
-                    continue
-                plain = cp.plain[i]
-                for status in range(0x80, 0x100):
-                    if self._matches(route.types, route.channels, status, False):
-                        plain[status - 0x80] |= mask
-                if route.types & (1 << midi.T_MODWHEEL):
-                    wheel = cp.modwheel[i]
-                    for ch in range(16):
-                        if route.channels & (1 << ch):
-                            wheel[ch] |= mask
-            # For each channel status, the tuple of rewrites that may take it; the flag
-            # table holds its index + 1 (0: none), so the hot path tests one byte.
-            for i in range(len(INPUT_NAMES)):
-                sets = cp.rewrite_sets[i]
-                for status in range(0x80, 0xF0):
-                    rws = tuple(
-                        rw for rw in cp.rewrites[i]
-                        if self._matches(rw.types, rw.channels, status)
-                    )
-                    if not rws:
-                        continue
-                    if rws not in sets:
-                        sets.append(rws)
-                    cp.rewrite_flag[i][status - 0x80] = sets.index(rws) + 1
+                    self._compile_rewrite(cp, i, route, mask, follow_keys)
+                else:
+                    self._compile_plain(cp, i, route, mask)
+            self._compile_rewrite_sets(cp)
             self.presets.append(cp)
+        self._compile_follow(follow_keys)
+        self._compile_control(config)
+
+    def _compile_plain(self, cp, i, route, mask):
+        """A route that passes messages unchanged: its outputs in the status tables."""
+        plain = cp.plain[i]
+        for status in range(0x80, 0x100):
+            if self._matches(route.types, route.channels, status, False):
+                plain[status - 0x80] |= mask
+        if route.types & (1 << midi.T_MODWHEEL):
+            wheel = cp.modwheel[i]
+            for ch in range(16):
+                if route.channels & (1 << ch):
+                    wheel[ch] |= mask
+
+    def _compile_rewrite(self, cp, i, route, mask, follow_keys):
+        """A route that moves channel messages (to_channel, follow): on the rare-path list,
+        with tables for its moved notes and pedals; its system messages go plain."""
+        follow_slot = -1
+        if route.follow_input:
+            key = (INPUT_NAMES.index(route.follow_input), route.follow_channels)
+            if key not in follow_keys:
+                follow_keys.append(key)
+            follow_slot = follow_keys.index(key)
+        note_slot = -1
+        if route.types & (1 << midi.T_NOTES):
+            if len(self.note_rewrite) >= MAX_NOTE_REWRITES:
+                raise ConfigError(
+                    "more than %d routes (all presets) rewrite the channel of notes"
+                    % MAX_NOTE_REWRITES
+                )
+            note_slot = len(self.note_rewrite)
+            self.note_rewrite.append((i, mask, bytearray(_NOTE_SLOTS)))
+        sustain_slot = -1
+        if route.types & (1 << midi.T_CC):
+            sustain_slot = len(self.sustain_rewrite)
+            self.sustain_rewrite.append((i, mask, bytearray(32)))
+        cp.rewrites[i].append(_Rewrite(route, mask, follow_slot, note_slot, sustain_slot))
+        plain = cp.plain[i]
+        for status in range(0xF0, 0x100):
+            if self._matches(route.types, route.channels, status):
+                plain[status - 0x80] |= mask  # no channel to change
+
+    def _compile_rewrite_sets(self, cp):
+        """For each channel status, the tuple of rewrites that may take it; the flag table
+        holds its index + 1 (0: none), so the hot path tests one byte."""
+        for i in range(len(INPUT_NAMES)):
+            sets = cp.rewrite_sets[i]
+            for status in range(0x80, 0xF0):
+                rws = tuple(
+                    rw for rw in cp.rewrites[i]
+                    if self._matches(rw.types, rw.channels, status)
+                )
+                if not rws:
+                    continue
+                if rws not in sets:
+                    sets.append(rws)
+                cp.rewrite_flag[i][status - 0x80] = sets.index(rws) + 1
+
+    def _compile_follow(self, follow_keys):
+        """Per follow route: its input, channels and current channel (the lowest of its
+        channels until a note-on is seen); per input and channel, whether a note-on there
+        moves one."""
         self.follow_channel = bytearray(len(follow_keys))
         self.follow_input = bytearray(k[0] for k in follow_keys)
         self.follow_mask = [k[1] for k in follow_keys]
-        # per input and channel: does a note-on there move some follow route?
         self.follow_hit = [bytearray(16) for _ in INPUT_NAMES]
         for slot in range(len(follow_keys)):
-            for ch in range(16):
-                if self.follow_mask[slot] & (1 << ch):
-                    self.follow_hit[follow_keys[slot][0]][ch] = 1
-        for slot in range(len(follow_keys)):
-            # Until a note is seen, follow the lowest channel of the set.
             chans = self.follow_mask[slot]
+            for ch in range(16):
+                if chans & (1 << ch):
+                    self.follow_hit[follow_keys[slot][0]][ch] = 1
             ch = 0
             while ch < 15 and not chans & (1 << ch):
                 ch += 1
             self.follow_channel[slot] = ch
+
+    def _compile_control(self, config):
+        """The control channel's Program Change, and when a preset change takes effect."""
         if config.control_channel and config.control_input:
             self.control_status = 0xC0 | (config.control_channel - 1)
             name = config.control_input
@@ -225,6 +242,8 @@ class Router:
 
         add(0)
         add(full)
+        for k in range(len(self.outputs)):
+            add(1 << k)  # one output: the self-test's own messages
         for p in self.presets:
             for table in p.plain + p.modwheel:
                 for m in table:
@@ -292,6 +311,10 @@ class Router:
     # ---- parser sink: the hot path ----------------------------------------------------
 
     def message(self, source, status, data1, data2):
+        """A whole message (not SysEx, not realtime) from an input's parser: the outputs it
+        goes to (the preset's tables; note and pedal tracking, follow and the control
+        channel in their helpers), then into each output's ring, then the routes that move
+        it to another channel."""
         idx = status - 0x80
         kind = status & 0xF0
         if kind == 0xB0:
@@ -302,35 +325,21 @@ class Router:
                 if data1 | 2 == 66:  # sustain (64) or sostenuto (66)
                     mask = self._pedal(source, status & 0x0F, data1, data2, mask)
         elif kind == 0x90 and data2:
-            mask = self.plain[source][idx]
-            slot = ((status & 0x0F) << 7) | data1
-            dest = self.note_dest[source]
-            prev = dest[slot]
-            self.note_prev = prev
-            dest[slot] = prev | mask  # where this note-on went: its note-off follows
-            if self.follow_hit[source][status & 0x0F]:
-                self._follow(source, status & 0x0F)
+            mask = self._note_on(source, status, data1, self.plain[source][idx])
         elif kind < 0xA0:
             mask = self._note_off(source, status, data1, data2, idx)
-        elif status == self.control_status and (
-            self.control_input == 3 or self.control_input == source
-        ):
-            self.request_preset(data1)
-            return
-        elif status >= 0xF0:
+        elif status == self.control_status and self._control(source, data1):
+            return  # a preset chosen: not routed
+        elif status == 0xF2:
             mask = self.plain[source][idx]
-            if status == 0xF2:
-                if self.clock_source < 0:
-                    self.clock_source = source
-                if source == self.clock_source:
-                    self.clock_position = ((data2 << 7) | data1) * 6
+            self._song_position(source, data1, data2)
         else:
             mask = self.plain[source][idx]
         if mask:
             self.touched |= mask
             word = status | (data1 << 8) | (data2 << 16) | _WORD_BITS[source][idx]
+            # queue(mask, word, source), inlined: this runs for every message and output
             for ring in self.rings[mask]:
-                # merge.queue(), inlined: this runs for every message and output
                 tail = ring[_TAIL]
                 if ((tail - ring[_HEAD]) & _RING_MASK) >= _RING_LIMIT:
                     self._full(ring, word, source)
@@ -340,6 +349,34 @@ class Router:
         which = self.rewrite_flag[source][idx]
         if which:
             self._rewrite(self.rewrite_sets[source][which - 1], source, status, data1, data2)
+
+    def _note_on(self, source, status, note, mask):
+        """Where this note-on goes is where its note-off will follow; it may move a
+        follow route's channel."""
+        channel = status & 0x0F
+        dest = self.note_dest[source]
+        slot = (channel << 7) | note
+        prev = dest[slot]
+        self.note_prev = prev  # for _full: an earlier note-on of this note went there
+        dest[slot] = prev | mask
+        if self.follow_hit[source][channel]:
+            self._follow(source, channel)
+        return mask
+
+    def _control(self, source, program):
+        """A Program Change on the control channel: from the control input, it chooses
+        preset program + 1 and is consumed (True)."""
+        if self.control_input == 3 or self.control_input == source:
+            self.request_preset(program)
+            return True
+        return False
+
+    def _song_position(self, source, lsb, msb):
+        """Song Position Pointer from the clock source: the bar count restarts there."""
+        if self.clock_source < 0:
+            self.clock_source = source
+        if source == self.clock_source:
+            self.clock_position = ((msb << 7) | lsb) * 6
 
     def _note_off(self, source, status, note, velocity, idx):
         slot = ((status & 0x0F) << 7) | note
@@ -387,8 +424,10 @@ class Router:
             slot = ((word & 0x0F) << 7) | ((word >> 8) & 0x7F)
             self.note_dest[source][slot] &= ~bit
 
-    def _queue(self, mask, word, source):
-        """Queue a word on every output of `mask` (the hot path inlines the same)."""
+    def queue(self, mask, word, source):
+        """Queue a message word on every output of `mask`: the one way a message enters an
+        output's ring (message() inlines the loop; tests/test_merge.py holds the two equal).
+        An output holding RING_LIMIT messages lets _full() choose."""
         self.touched |= mask
         for ring in self.rings[mask]:
             tail = ring[_TAIL]
@@ -397,6 +436,14 @@ class Router:
                 continue
             ring[tail] = word
             ring[_TAIL] = (tail + 1) & _RING_MASK
+
+    def own(self, mask, status, data1, data2):
+        """Queue a message of the box's own (panic, self-test) on the outputs of `mask`:
+        never given up by a full output."""
+        self.release_mask = mask
+        self.note_prev = 0x7F  # not tracked: a full output never takes a note-off back
+        self.queue(mask, status | (data1 << 8) | (data2 << 16)
+                   | _WORD_BITS[merge.INTERNAL][status - 0x80], merge.INTERNAL)
 
     def _release(self, entries, source, slot, kind, data1, data2):
         """A note-off or sustain-off goes wherever its channel-moved note-on or sustain-on
@@ -410,7 +457,7 @@ class Router:
                 table[slot] = 0
                 status = kind | (sent - 1)
                 self.release_mask = entry[1]
-                self._queue(entry[1], status | (data1 << 8) | (data2 << 16)
+                self.queue(entry[1], status | (data1 << 8) | (data2 << 16)
                             | _WORD_BITS[source][status - 0x80], source)
 
     def _follow(self, source, channel):
@@ -445,7 +492,7 @@ class Router:
                 self.sustain_rewrite[rw.sustain_slot][2][pedal] = channel + 1
             self.note_prev = 0x7F  # a moved note-on given up keeps its note-off (_full)
             word = kind | channel | (data1 << 8) | (data2 << 16) | _WORD_BITS[source][kind - 0x80]
-            self._queue(rw.outputs, word, source)
+            self.queue(rw.outputs, word, source)
 
 
     def realtime(self, source, byte):
@@ -535,11 +582,9 @@ class Router:
         if ch >= 16:
             return
         self.panic_next = ch + 1
-        bits = _WORD_BITS[merge.INTERNAL][0x30]
         full = (1 << len(self.outputs)) - 1
-        self.release_mask = full  # a panic is never given up, even by a full output
-        self._queue(full, 0xB0 | ch | (midi.CC_ALL_NOTES_OFF << 8) | bits, merge.INTERNAL)
-        self._queue(full, 0xB0 | ch | (midi.CC_SUSTAIN << 8) | bits, merge.INTERNAL)
+        self.own(full, 0xB0 | ch, midi.CC_ALL_NOTES_OFF, 0)
+        self.own(full, 0xB0 | ch, midi.CC_SUSTAIN, 0)
         first = ch << 7
         for table in self.note_dest:
             table[first:first + 128] = _NO_NOTES
