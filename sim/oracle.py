@@ -18,7 +18,13 @@ and says which outputs get which bytes, by these rules:
   whatever the preset is now), plus where note-offs route now without moving; a sustain
   or sostenuto release (CC64 or CC66 < 64) the same for its press. Moved note-offs and
   releases are sent before the plain one.
-- A Program Change on the control channel selects a preset and is not routed.
+- A Program Change on the control channel selects a preset and is not routed; a preset's
+  `send` messages go out when it is selected (and at power-up).
+- `keys` [low, high] (input notes, names with C4 = 60) filters note-on, note-off and poly
+  pressure; `transpose` moves them (a note leaving 0..127 is not sent, nor its note-off);
+  `velocity` maps note-on velocities 1..127 (fixed, or min + ((v - 1) (max - min) + 63)
+  // 126), 0 stays 0 and note-offs keep theirs; `cc_map` renames CC numbers (types matched
+  on the input number). A note-off goes as its note-on was sent (outputs, channel, note).
 
 Each expected item is a frozenset of the byte strings that are right for it: a message
 moved by `follow` may take any channel that the followed input's note-ons set while the
@@ -153,7 +159,33 @@ class _Route:
         self.follow = None
         if follow is not None:
             self.follow = (follow["input"], tuple(sorted(c - 1 for c in follow["channels"])))
-        self.moves = self.to_channel >= 0 or self.follow is not None
+        keys = doc.get("keys")
+        self.keys = None if keys is None else (note_of(keys[0]), note_of(keys[1]))
+        self.transpose = doc.get("transpose", 0)
+        velocity = doc.get("velocity")
+        self.velocity = None
+        if velocity is not None:
+            low = velocity.get("fixed", velocity.get("min"))
+            self.velocity = (low, velocity.get("fixed", velocity.get("max")))
+        self.cc_map = {int(k): v for k, v in doc.get("cc_map", {}).items()}
+        # changes the channel, the note or the velocity, or the CC number
+        self.moves = (self.to_channel >= 0 or self.follow is not None or keys is not None
+                      or self.transpose != 0 or velocity is not None or bool(self.cc_map))
+        # a note-on leaves on another channel or as another note: its note-off must follow
+        self.moves_notes = self.to_channel >= 0 or self.follow is not None or self.transpose != 0
+
+    def note(self, note: int) -> int | None:
+        """The note this route sends for an input note, or None (outside its keys, or
+        transposed outside 0..127)."""
+        low, high = self.keys if self.keys is not None else (0, 127)
+        out = note + self.transpose
+        return out if low <= note <= high and 0 <= out <= 127 else None
+
+    def velocity_of(self, v: int) -> int:
+        if self.velocity is None or v == 0:
+            return v
+        low, high = self.velocity
+        return low + ((v - 1) * (high - low) + 63) // 126
 
     def takes(self, msg: bytes) -> bool:
         if type_of(msg) not in self.types:
@@ -167,6 +199,38 @@ def _channel_msg(kind: int, channel: int, msg: bytes) -> bytes:
     return bytes([kind | channel]) + msg[1:]
 
 
+_PITCH = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def note_of(value: int | str) -> int:
+    """A `keys` end: a number, or a name with C4 = 60, C-1 = 0, G9 = 127, C#4, Db4."""
+    if isinstance(value, int):
+        return value
+    pitch = _PITCH[value[0].upper()]
+    rest = value[1:]
+    if rest[0] in "#b":
+        pitch += 1 if rest[0] == "#" else -1
+        rest = rest[1:]
+    return 12 * (int(rest) + 1) + pitch
+
+
+def send_messages(preset: dict) -> list[tuple[list[str], bytes]]:
+    """A preset's "send", in order: (outputs, message) of bank select (CC0, CC32), each
+    [cc, value], then the Program Change, on each entry's channel."""
+    out = []
+    for entry in preset.get("send", []):
+        ch = entry["channel"] - 1
+        to = list(dict.fromkeys(entry["to"]))
+        if "bank" in entry:
+            out.append((to, bytes([0xB0 | ch, 0, entry["bank"][0]])))
+            out.append((to, bytes([0xB0 | ch, 32, entry["bank"][1]])))
+        for cc, value in entry.get("cc", []):
+            out.append((to, bytes([0xB0 | ch, cc, value])))
+        if "program" in entry:
+            out.append((to, bytes([0xC0 | ch, entry["program"]])))
+    return out
+
+
 class RouteOracle:
     def __init__(self, doc: dict) -> None:
         control = doc.get("control", {"input": "any", "channel": 16})
@@ -177,6 +241,7 @@ class RouteOracle:
             for p, preset in enumerate(doc["presets"])
         ]
         self.preset = 0
+        self.sends = [send_messages(preset) for preset in doc["presets"]]
         self.note_dest: dict[tuple[str, int, int], list[str]] = {}
         self.sustain_dest: dict[tuple, list[str]] = {}
         self.note_moved: dict[tuple, dict[tuple[int, int], frozenset[int]]] = {}
@@ -197,9 +262,14 @@ class RouteOracle:
             if key in last:
                 self.follow[key] = {last[key]}
 
-    def select(self, index: int) -> None:
+    def select(self, index: int, out: dict[str, list[frozenset[bytes]]] | None = None) -> None:
+        """Choose preset `index` (none when it has no such preset); its sends go to `out`."""
         if 0 <= index < len(self.presets):
             self.preset = index
+            if out is not None:
+                for outputs, msg in self.sends[index]:
+                    for o in outputs:
+                        out.setdefault(o, []).append(frozenset([msg]))
 
     # ---- one message ------------------------------------------------------------------
 
@@ -212,7 +282,7 @@ class RouteOracle:
         if status < 0xF0 and status == self.control_status and self.control_input in (
             "any", source,
         ):
-            self.select(msg[1])
+            self.select(msg[1], out)
             return
         if status < 0xF0:
             channel = status & 0x0F
@@ -235,7 +305,9 @@ class RouteOracle:
             slot = (status & 0x0F, msg[1])
             for key, held in sorted(self.note_moved.items()):  # the routes' order
                 if key[0] == source and slot in held:
-                    self._put(self.routes_by_key[key[1]].outputs, kind, held.pop(slot), msg, out)
+                    chans, sent = held.pop(slot)
+                    self._put(self.routes_by_key[key[1]].outputs, kind, chans,
+                              bytes([msg[0], sent, msg[2]]), out)
             plain = _union(self.note_dest.pop((source,) + slot, []), plain)
         elif sustain:
             if msg[2] >= 64:
@@ -244,8 +316,9 @@ class RouteOracle:
             else:
                 for key, held_ch in sorted(self.sustain_moved.items()):
                     if key[0] == source and pedal in held_ch:
-                        self._put(self.routes_by_key[key[1]].outputs, kind, held_ch.pop(pedal),
-                                  msg, out)
+                        r = self.routes_by_key[key[1]]
+                        sent = bytes([msg[0], r.cc_map.get(msg[1], msg[1]), msg[2]])
+                        self._put(r.outputs, kind, held_ch.pop(pedal), sent, out)
                 plain = _union(plain, self.sustain_dest.pop((source, pedal), []))
         elif note_on:
             held = self.note_dest.setdefault((source, status & 0x0F, msg[1]), [])
@@ -259,18 +332,33 @@ class RouteOracle:
                 continue
             if r.to_channel >= 0:
                 chans = frozenset([r.to_channel])
-            else:
-                assert r.follow is not None
+            elif r.follow is not None:
                 chans = frozenset(self.follow[r.follow])
-            if "notes" in r.types and kind < 0xA0:
-                if note_off:
-                    continue  # sent above, to where its note-on went
-                self.note_moved.setdefault((source, r.key), {})[(channel, msg[1])] = chans
-            elif "cc" in r.types and sustain:
-                if msg[2] < 64:
+            else:
+                chans = frozenset([channel])
+            sent = msg
+            if kind in (0x80, 0x90, 0xA0):  # keys and transpose: notes and poly pressure
+                note = r.note(msg[1])
+                if note is None:
                     continue
-                self.sustain_moved.setdefault((source, r.key), {})[pedal] = chans
-            self._put(r.outputs, kind, chans, msg, out)
+                sent = bytes([msg[0], note, msg[2]])
+            if kind < 0xA0:
+                if note_off:
+                    continue  # sent above, as its note-on went
+                if r.moves_notes:
+                    self.note_moved.setdefault((source, r.key), {})[(channel, msg[1])] = (
+                        chans, sent[1])
+                else:  # same channel and note: its note-off goes with the plain one
+                    held = self.note_dest.setdefault((source, channel, msg[1]), [])
+                    held[:] = _union(held, r.outputs)
+                sent = bytes([sent[0], sent[1], r.velocity_of(sent[2])])
+            elif kind == 0xB0:
+                if sustain and "cc" in r.types:
+                    if msg[2] < 64:
+                        continue
+                    self.sustain_moved.setdefault((source, r.key), {})[pedal] = chans
+                sent = bytes([msg[0], r.cc_map.get(msg[1], msg[1]), msg[2]])
+            self._put(r.outputs, kind, chans, sent, out)
 
     @staticmethod
     def _put(outputs: list[str], kind: int, chans: frozenset[int], msg: bytes,

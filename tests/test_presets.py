@@ -182,7 +182,8 @@ def test_unknown_key_with_did_you_mean():
     route["chanels"] = route.pop("channels")
     assert one_error(doc) == (
         'presets.json: presets[0].routes[2].chanels: unknown key "chanels"; did you mean '
-        '"channels"? keys here are "from", "to", "types", "channels", "to_channel", "follow"'
+        '"channels"? keys here are "from", "to", "types", "channels", "to_channel", "follow", '
+        '"keys", "transpose", "velocity", "cc_map"'
     )
 
 
@@ -202,7 +203,8 @@ def test_route_key_alias_input_suggests_from():
     errors = check(doc).errors
     assert errors == [
         'presets.json: presets[0].routes[0].input: unknown key "input"; did you mean "from"? '
-        'keys here are "from", "to", "types", "channels", "to_channel", "follow"',
+        'keys here are "from", "to", "types", "channels", "to_channel", "follow", '
+        '"keys", "transpose", "velocity", "cc_map"',
         'presets.json: presets[0].routes[0]: missing "from"; add "from": "A" (inputs are A, B '
         "and USB)",
     ]
@@ -946,18 +948,17 @@ except Exception as e:
 
 
 def test_too_many_channel_moved_note_routes_is_an_error():
-    routes = ", ".join(
-        '{"from": "B", "to": ["%d"], "types": ["notes"], "to_channel": %d}' % (k, k)
-        for k in range(1, 6)
-    )
-    text = '{"version": 1, "presets": [{"name": "x", "routes": [%s]}]}' % routes
-    result = presets.parse(text)
+    # six 2 KB note tables at most (presets.MAX_NOTE_REWRITES); a transpose needs one too
+    limit = presets.MAX_NOTE_REWRITES
+    moved = ['{"from": "B", "to": ["%d"], "types": ["notes"], "to_channel": %d}' % (k, k)
+             for k in range(1, limit)]
+    moved.append('{"from": "A", "to": ["1"], "types": ["notes"], "transpose": 12}')
+    text = '{"version": 1, "presets": [{"name": "x", "routes": [%s]}]}'
+    assert presets.parse(text % ", ".join(moved)).ok
+    moved.append('{"from": "USB", "to": ["2"], "types": ["notes"], "to_channel": 3}')
+    result = presets.parse(text % ", ".join(moved))
     assert not result.ok
     assert any(
-        "presets[0].routes[4]" in e and "tracks at most 4" in e for e in result.errors
+        "presets[0].routes[%d]" % limit in e and "tracks at most %d" % limit in e
+        for e in result.errors
     ), result.errors
-    four = ", ".join(
-        '{"from": "B", "to": ["%d"], "types": ["notes"], "to_channel": %d}' % (k, k)
-        for k in range(1, 5)
-    )
-    assert presets.parse('{"version": 1, "presets": [{"name": "x", "routes": [%s]}]}' % four).ok

@@ -62,6 +62,23 @@ DOC = {
             {"from": "A", "to": ["3"], "channels": [1, 2, 3]},
             {"from": "A", "to": ["1", "USB"], "types": ["sysex", "common", "clock"]},
         ]},
+        # PC 4: splits, transposes, velocity, CC remap and sends (keys held across a change
+        # to or from it must still be released as they were sent)
+        {"name": "Transforms", "send": [
+            {"to": ["3"], "channel": 2, "bank": [0, 1], "program": 12},
+            {"to": ["4", "USB"], "channel": 1, "cc": [[74, 64], [71, 10]], "program": 5},
+        ], "routes": [
+            {"from": "B", "to": ["4"], "types": ["notes", "poly_aftertouch"], "keys": [0, 59],
+             "transpose": 12, "to_channel": 1},
+            {"from": "B", "to": ["3"], "types": ["notes"], "keys": ["C4", "G9"],
+             "velocity": {"min": 30, "max": 110}, "to_channel": 2},
+            {"from": "A", "to": ["3"], "types": ["cc"], "cc_map": {"74": 71, "64": 66}},
+            {"from": "A", "to": ["1"], "types": ["notes", "poly_aftertouch"], "transpose": -5},
+            {"from": "A", "to": ["2"], "types": ["notes"], "keys": ["E2", "G#5"],
+             "velocity": {"fixed": 100}},
+            {"from": "B", "to": ["5"], "types": ["notes", "pitchbend"], "transpose": 3,
+             "follow": {"input": "A", "channels": [1, 2, 3]}},
+        ]},
     ],
 }
 
@@ -124,7 +141,7 @@ def _token(draw) -> tuple[bytes, int]:
 
 
 _phase = st.one_of(
-    st.tuples(st.just("pc"), st.sampled_from("AB"), st.integers(0, 5)),  # 4, 5: no preset
+    st.tuples(st.just("pc"), st.sampled_from("AB"), st.integers(0, 6)),  # 5, 6: no preset
     st.tuples(st.just("press"), st.sampled_from(("P1", "P2", "P3", "P4"))),
     st.tuples(st.just("pull"), st.sampled_from("AB"), st.integers(0, 40)),
 )
@@ -214,9 +231,15 @@ def expected_outputs(doc: dict, timeline: dict) -> tuple[dict, dict]:
     msgs: dict[str, dict[str, list]] = {o: {"A": [], "B": []} for o in ALL_OUTPUTS}
     rts: dict[str, dict[str, list]] = {o: {"A": [], "B": []} for o in ALL_OUTPUTS}
     done = {"A": (0, 0), "B": (0, 0)}  # messages and realtime bytes already routed
+    sends: dict[str, list] = {}
+    route.select(0, sends)  # power-up: preset 1's sends (the box has no preset saved)
     for chunk in timeline["chunks"]:
         if chunk[0] == "press":
-            route.select(chunk[1])
+            route.select(chunk[1], sends)
+        for o, items in sends.items():  # between bursts: in order with A's (and B's)
+            msgs[o]["A"] += items
+        sends = {}
+        if chunk[0] == "press":
             continue
         last_follow: dict = {}
         for name, end in (("A", chunk[1]), ("B", chunk[2])):  # A is the followed input

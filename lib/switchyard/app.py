@@ -246,6 +246,8 @@ class App:
         router = self.router
         if router.panic_next < 16:
             router.panic_step()
+        elif router.send_next < len(router.sending):
+            router.send_step()
         if self.housekeeping_runs & 1:
             traffic = self.bytes_in != self.last_traffic
             if traffic:
@@ -313,7 +315,7 @@ class App:
                 wakes.append(self.sysex_check_ms + _SYSEX_TIMEOUT_MS)
         if self.selftest is not None and not self.selftest.done:
             wakes.append(self.selftest.next_ms)
-        if self.router.panic_next < 16:
+        if self.router.panic_next < 16 or self.router.send_next < len(self.router.sending):
             wakes.append(now + _HOUSEKEEPING_MS)
         if not wakes:
             return None

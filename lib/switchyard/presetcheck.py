@@ -10,7 +10,7 @@ The rules are listed in switchyard/presets.py and docs/PRESETS.md. Runs once at 
 the box, and on a PC in tools/check.py and the editor, so all three print the same lines.
 """
 
-from switchyard import midi
+from switchyard import midi, transformcheck
 from switchyard.presets import (
     ALL_CHANNELS,
     CONTROL_INPUTS,
@@ -33,8 +33,10 @@ except ImportError:  # CircuitPython: annotations only
 _CLOCK_BIT = 1 << midi.T_CLOCK
 _ROOT_KEYS = ("version", "control", "devices", "presets")
 _CONTROL_KEYS = ("input", "channel", "switch")
-_PRESET_KEYS = ("name", "routes")
-_ROUTE_KEYS = ("from", "to", "types", "channels", "to_channel", "follow")
+_PRESET_KEYS = ("name", "routes", "send")
+_ROUTE_KEYS = (
+    ("from", "to", "types", "channels", "to_channel", "follow") + transformcheck.ROUTE_KEYS
+)
 _FOLLOW_KEYS = ("input", "channels")
 
 # Names people write for a key or type; used for "did you mean" when the name is unknown.
@@ -372,19 +374,21 @@ class Checker:
             routes: list = []
             if "routes" in preset:
                 routes = self.routes(preset["routes"], path + ".routes", devices)
-            result.append(Preset(name, routes))
+            send: list = []
+            if "send" in preset:
+                send = transformcheck.send(self, preset["send"], path + ".send")
+            result.append(Preset(name, routes, send))
         rewrites = []
-        notes = 1 << midi.T_NOTES
         for i, preset in enumerate(result):
             for k, route in enumerate(preset.routes):
-                if (route.to_channel or route.follow_input) and route.types & notes:
+                if route.moves_notes():
                     rewrites.append("presets[%d].routes[%d]" % (i, k))
         if len(rewrites) > MAX_NOTE_REWRITES:
             self.error(
                 rewrites[MAX_NOTE_REWRITES],
-                "%d routes move notes to another channel (to_channel or follow), the box "
-                "tracks at most %d; drop \"notes\" from some of them or play those parts on "
-                "their own channel" % (len(rewrites), MAX_NOTE_REWRITES),
+                "%d routes move notes to another channel or note (to_channel, follow or "
+                "transpose), the box tracks at most %d; drop \"notes\" from some of them or "
+                "play those parts on their own channel" % (len(rewrites), MAX_NOTE_REWRITES),
             )
         return result
 
@@ -415,6 +419,7 @@ class Checker:
                     % (r.follow_input, r.follow_input),
                 )
         self.loop_warnings(placed, path, devices)
+        transformcheck.warnings(self, placed, path)
         return result
 
     def route(self, route: "Any", path: str) -> Route | None:
@@ -466,10 +471,12 @@ class Checker:
                     '"to_channel" and "follow" together; keep one ("follow" already chooses '
                     "the output channel)",
                 )
+        keys, transpose, velocity, cc_map = transformcheck.route_fields(self, route, path)
         if len(self.errors) != before or source is None:
             return None
         return Route(
-            source, tuple(outputs), types, channels, to_channel, follow_input, follow_channels
+            source, tuple(outputs), types, channels, to_channel, follow_input, follow_channels,
+            keys, transpose, velocity, cc_map,
         )
 
     def types(self, value: "Any", path: str) -> int:

@@ -24,6 +24,9 @@ Extensions to that shape (a file without them means what it meant before):
                      MIDI clock (96 clocks, 4/4 at 24 PPQN, counted from Start); with no
                      clock running it takes effect at once.
     control block    may be left out: presets then change with the buttons only.
+    route keys, transpose, velocity, cc_map, and preset send: what a route changes and
+                     what a preset sends when chosen (switchyard/transforms.py; the
+                     checks in switchyard/transformcheck.py; docs/PRESETS.md).
 
 Errors (the file is refused and the box runs safe_default()): invalid JSON (line, column),
 a key given twice in one object, wrong or missing version, unknown keys (with "did you
@@ -54,7 +57,8 @@ except ImportError:
 INPUTS = ("A", "B", "USB")
 OUTPUTS = ("1", "2", "3", "4", "5", "6", "USB")
 MAX_PRESETS = 8
-MAX_NOTE_REWRITES = 4  # routes (all presets) that move notes to another channel: 2 KB each
+# routes (all presets) that move notes to another channel or note number: 2 KB each
+MAX_NOTE_REWRITES = 6
 ALL_CHANNELS = 0xFFFF
 CONTROL_INPUTS = ("any", "A", "B", "USB")
 SWITCH_MODES = ("now", "bar")
@@ -76,6 +80,10 @@ class Route:
         to_channel: int = 0,
         follow_input: str | None = None,
         follow_channels: int = 0,
+        keys: tuple | None = None,
+        transpose: int = 0,
+        velocity: tuple | None = None,
+        cc_map: dict | None = None,
     ) -> None:
         self.source = source
         self.outputs = outputs
@@ -84,9 +92,25 @@ class Route:
         self.to_channel = to_channel
         self.follow_input = follow_input
         self.follow_channels = follow_channels
+        self.keys = keys  # (low, high) input notes, inclusive; None: all
+        self.transpose = transpose  # semitones
+        self.velocity = velocity  # ("fixed", v, v) or ("range", low, high); None: as played
+        self.cc_map = cc_map  # {cc in: cc out}; None: none
+
+    def transforms(self) -> bool:
+        """Does the route change what goes (switchyard.transforms), not only where?"""
+        return (self.keys is not None or self.transpose != 0 or self.velocity is not None
+                or self.cc_map is not None)
+
+    def moves_notes(self) -> bool:
+        """Does a note-on leave on another channel or as another note than it came? Then
+        its note-off must be sent by what was recorded (a 2 KB table of the router)."""
+        return bool(self.types & (1 << midi.T_NOTES)) and bool(
+            self.to_channel or self.follow_input or self.transpose)
 
     def __repr__(self) -> str:
-        return "Route(%r, %r, types=0x%04x, channels=0x%04x, to_channel=%d, follow=%r/0x%04x)" % (
+        return ("Route(%r, %r, types=0x%04x, channels=0x%04x, to_channel=%d, follow=%r/0x%04x,"
+                " keys=%r, transpose=%d, velocity=%r, cc_map=%r)") % (
             self.source,
             self.outputs,
             self.types,
@@ -94,15 +118,20 @@ class Route:
             self.to_channel,
             self.follow_input,
             self.follow_channels,
+            self.keys,
+            self.transpose,
+            self.velocity,
+            self.cc_map,
         )
 
 
 class Preset:
     """A named list of routes; preset N is button P(N) or FN+P(N-4)."""
 
-    def __init__(self, name: str, routes: list) -> None:
+    def __init__(self, name: str, routes: list, send: list | None = None) -> None:
         self.name = name
         self.routes = routes
+        self.send = send if send is not None else []  # transforms.Send, in order
 
 
 class Config:

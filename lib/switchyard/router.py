@@ -20,10 +20,11 @@ except ImportError:  # CircuitPython
     pass
 from switchyard import merge
 from switchyard.midi import const
-from switchyard.presets import MAX_NOTE_REWRITES
+from switchyard.presets import INPUTS, OUTPUTS
+from switchyard.rewrite import ConfigError, Rewrites  # noqa: F401 (ConfigError: app.py)
 
-INPUT_NAMES = ("A", "B", "USB")
-OUTPUT_NAMES = ("1", "2", "3", "4", "5", "6", "USB")
+INPUT_NAMES = INPUTS  # presets.py holds the one table of port names
+OUTPUT_NAMES = OUTPUTS
 _NOTE_SLOTS = const(2048)  # 16 channels x 128 notes
 _CLOCKS_PER_BAR = const(96)  # 24 ppqn, 4/4
 _BEAT_LED_CLOCKS = const(2)  # CLK stays lit for 2 of a beat's 24 clocks
@@ -44,23 +45,6 @@ if (_HEAD, _TAIL, _BIT, _RING_MASK, _RING_LIMIT) != (
     raise ImportError("router.py's ring constants differ from merge.py's")
 
 
-class ConfigError(Exception):
-    pass
-
-
-class _Rewrite:
-    """A route that changes the channel: to_channel, or follow the latest note-on."""
-
-    def __init__(self, route, outputs_mask, follow_slot, note_slot, sustain_slot):
-        self.types = route.types
-        self.channels = route.channels
-        self.outputs = outputs_mask
-        self.to_channel = route.to_channel - 1  # -1 when following
-        self.follow_slot = follow_slot
-        self.note_slot = note_slot  # index into Router.note_rewrite, -1 if no notes
-        self.sustain_slot = sustain_slot  # index into Router.sustain_rewrite, -1 if no CCs
-
-
 class _CompiledPreset:
     def __init__(self, name):
         self.name = name
@@ -69,9 +53,10 @@ class _CompiledPreset:
         self.rewrite_flag = [bytearray(128) for _ in INPUT_NAMES]
         self.rewrites = [[] for _ in INPUT_NAMES]  # type: list
         self.rewrite_sets = [[] for _ in INPUT_NAMES]  # type: list
+        self.send = []  # type: list  # (outputs mask, ((status, data1, data2), ...))
 
 
-class Router:
+class Router(Rewrites):
     """Receives whole messages from the parsers and fills the output queues."""
 
     def __init__(self, outputs, config):
@@ -86,8 +71,8 @@ class Router:
         self.touched = 0  # outputs given messages since the loop last looked
         self.note_dest = [bytearray(_NOTE_SLOTS) for _ in INPUT_NAMES]
         self.sustain_dest = [bytearray(32) for _ in INPUT_NAMES]  # channel * 2 + pedal
-        self.note_rewrite = []  # type: list  # (input, outputs mask, bytearray channel+1)
-        self.sustain_rewrite = []  # type: list  # (input, outputs mask, bytearray(16))
+        self.note_rewrite = []  # type: list  # rewrite._NoteTrack of each route moving notes
+        self.sustain_rewrite = []  # type: list  # (input, outputs, bytearray(32), cc table)
         self.follow_channel = bytearray(0)  # per follow slot: latest channel (0..15)
         self.follow_input = bytearray(0)
         self.follow_mask = []  # type: list
@@ -104,6 +89,8 @@ class Router:
         self.beat_led = None  # type: Any  # the CLK LED: lit on each beat, as its clock comes
         self.preset_changes = 0
         self.panic_next = 16  # channel the panic sends next; 16 = no panic running
+        self.sending = ()  # type: Any  # the chosen preset's sends (_CompiledPreset.send)
+        self.send_next = 0  # the entry send_step() queues next
         # For an output that is full (_full): where the note or pedal that this release
         # ends went, and what a note-on's slot held before it.
         self.release_mask = 0
@@ -125,11 +112,16 @@ class Router:
                 mask = 0
                 for name in route.outputs:
                     mask |= 1 << OUTPUT_NAMES.index(name)
-                if route.to_channel or route.follow_input:
+                if route.to_channel or route.follow_input or route.transforms():
                     self._compile_rewrite(cp, i, route, mask, follow_keys)
                 else:
                     self._compile_plain(cp, i, route, mask)
             self._compile_rewrite_sets(cp)
+            for entry in p.send:
+                mask = 0
+                for name in entry.outputs:
+                    mask |= 1 << OUTPUT_NAMES.index(name)
+                cp.send.append((mask, tuple(entry.messages())))
             self.presets.append(cp)
         self._compile_follow(follow_keys)
         self._compile_control(config)
@@ -145,34 +137,6 @@ class Router:
             for ch in range(16):
                 if route.channels & (1 << ch):
                     wheel[ch] |= mask
-
-    def _compile_rewrite(self, cp, i, route, mask, follow_keys):
-        """A route that moves channel messages (to_channel, follow): on the rare-path list,
-        with tables for its moved notes and pedals; its system messages go plain."""
-        follow_slot = -1
-        if route.follow_input:
-            key = (INPUT_NAMES.index(route.follow_input), route.follow_channels)
-            if key not in follow_keys:
-                follow_keys.append(key)
-            follow_slot = follow_keys.index(key)
-        note_slot = -1
-        if route.types & (1 << midi.T_NOTES):
-            if len(self.note_rewrite) >= MAX_NOTE_REWRITES:
-                raise ConfigError(
-                    "more than %d routes (all presets) rewrite the channel of notes"
-                    % MAX_NOTE_REWRITES
-                )
-            note_slot = len(self.note_rewrite)
-            self.note_rewrite.append((i, mask, bytearray(_NOTE_SLOTS)))
-        sustain_slot = -1
-        if route.types & (1 << midi.T_CC):
-            sustain_slot = len(self.sustain_rewrite)
-            self.sustain_rewrite.append((i, mask, bytearray(32)))
-        cp.rewrites[i].append(_Rewrite(route, mask, follow_slot, note_slot, sustain_slot))
-        plain = cp.plain[i]
-        for status in range(0xF0, 0x100):
-            if self._matches(route.types, route.channels, status):
-                plain[status - 0x80] |= mask  # no channel to change
 
     def _compile_rewrite_sets(self, cp):
         """For each channel status, the tuple of rewrites that may take it; the flag table
@@ -251,8 +215,8 @@ class Router:
             for rewrites in p.rewrites:
                 for rw in rewrites:
                     add(rw.outputs)
-        for entry in self.note_rewrite:
-            add(entry[1])
+        for track in self.note_rewrite:
+            add(track.outputs)
         # Close under union: a note-off goes where its note-on went plus where it routes now.
         k = 0
         while k < len(masks) and len(masks) <= full:
@@ -307,6 +271,20 @@ class Router:
         if index != self.preset_index:
             self._select(index)
             self.preset_changes += 1
+        # Chosen (again, too): its sends go, an entry at a time from the housekeeping, so a
+        # clock byte that chose it at a bar line is not held up by them.
+        self.sending = self.presets[index].send
+        self.send_next = 0
+
+    def send_step(self):
+        """Queue the next entry of the chosen preset's sends (never given up when full)."""
+        k = self.send_next
+        if k >= len(self.sending):
+            return
+        self.send_next = k + 1
+        mask, messages = self.sending[k]
+        for status, data1, data2 in messages:
+            self.own(mask, status, data1, data2)
 
     # ---- parser sink: the hot path ----------------------------------------------------
 
@@ -387,8 +365,7 @@ class Router:
         mask = went | self.plain[source][idx]
         dest[slot] = 0
         if self.note_rewrite:
-            slot = ((status & 0x0F) << 7) | note
-            self._release(self.note_rewrite, source, slot, status & 0xF0, note, velocity)
+            self._release_notes(source, status, note, velocity)
         return mask
 
     def _pedal(self, source, channel, cc, value, mask):
@@ -403,7 +380,7 @@ class Router:
         mask |= went
         held[slot] = 0
         if self.sustain_rewrite:
-            self._release(self.sustain_rewrite, source, slot, 0xB0, cc, value)
+            self._release_pedals(source, slot, cc, value)
         return mask
 
     def _full(self, ring, word, source):
@@ -445,55 +422,11 @@ class Router:
         self.queue(mask, status | (data1 << 8) | (data2 << 16)
                    | _WORD_BITS[merge.INTERNAL][status - 0x80], merge.INTERNAL)
 
-    def _release(self, entries, source, slot, kind, data1, data2):
-        """A note-off or sustain-off goes wherever its channel-moved note-on or sustain-on
-        went (entries: (input, outputs, table of channel + 1 per slot)), whatever the preset."""
-        for entry in entries:
-            if entry[0] != source:
-                continue
-            table = entry[2]
-            sent = table[slot]
-            if sent:
-                table[slot] = 0
-                status = kind | (sent - 1)
-                self.release_mask = entry[1]
-                self.queue(entry[1], status | (data1 << 8) | (data2 << 16)
-                            | _WORD_BITS[source][status - 0x80], source)
-
     def _follow(self, source, channel):
         inputs = self.follow_input
         for slot in range(len(inputs)):
             if inputs[slot] == source and self.follow_mask[slot] & (1 << channel):
                 self.follow_channel[slot] = channel
-
-    def _rewrite(self, rewrites, source, status, data1, data2):
-        """The routes that move this message to another channel (to_channel, follow)."""
-        kind = status & 0xF0
-        note_off = kind == 0x80 or (kind == 0x90 and not data2)
-        cc = kind == 0xB0
-        if cc:
-            wheel = data1 == midi.CC_MODWHEEL or data1 == midi.CC_MODWHEEL_LSB
-            bit = (1 << midi.T_MODWHEEL) if wheel else (1 << midi.T_CC)
-        in_channel = status & 0x0F
-        for rw in rewrites:
-            if cc and not rw.types & bit:
-                continue
-            channel = rw.to_channel
-            if channel < 0:
-                channel = self.follow_channel[rw.follow_slot]
-            if rw.note_slot >= 0 and kind < 0xA0:
-                if note_off:
-                    continue  # sent by _release, to where the note-on went
-                self.note_rewrite[rw.note_slot][2][(in_channel << 7) | data1] = channel + 1
-            elif rw.sustain_slot >= 0 and cc and data1 | 2 == 66:
-                if data2 < 64:
-                    continue  # sent by _release, to where the press went
-                pedal = (in_channel << 1) | ((data1 >> 1) & 1)
-                self.sustain_rewrite[rw.sustain_slot][2][pedal] = channel + 1
-            self.note_prev = 0x7F  # a moved note-on given up keeps its note-off (_full)
-            word = kind | channel | (data1 << 8) | (data2 << 16) | _WORD_BITS[source][kind - 0x80]
-            self.queue(rw.outputs, word, source)
-
 
     def realtime(self, source, byte):
         if byte == 0xF8:
@@ -588,8 +521,8 @@ class Router:
         first = ch << 7
         for table in self.note_dest:
             table[first:first + 128] = _NO_NOTES
-        for entry in self.note_rewrite:
-            entry[2][first:first + 128] = _NO_NOTES
+        for track in self.note_rewrite:
+            track.held[first:first + 128] = _NO_NOTES
         for held in self.sustain_dest:
             held[2 * ch] = held[2 * ch + 1] = 0
         for entry in self.sustain_rewrite:
