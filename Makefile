@@ -16,8 +16,9 @@ $(STAMP): requirements.txt requirements-device.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-device.txt
 	touch $(STAMP)
 
+# make demo PRESET=5 plays the studio through preset 5 (the split)
 demo: $(STAMP)
-	$(PY) -m sim demo
+	$(PY) -m sim demo $(if $(PRESET),--preset $(PRESET))
 
 test: lint typecheck pytest
 

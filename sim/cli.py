@@ -3,7 +3,7 @@
     python -m sim run [--presets FILE] [--preset N] --in PORT=FILE ...
                       [--press BUTTON@SECONDS[+HOLD]] ... [--seconds S] --out DIR
                       [--board BOARD_ID] [--usb-host fast|slow|absent] [--free-cpu]
-    python -m sim demo [--seconds S] [--out DIR]
+    python -m sim demo [--seconds S] [--preset N] [--out DIR]
 
 run: PORT is A, B or USB; FILE is .mid, .syx or .jsonl. BUTTON is P1..P4 or FN, pressed
 at SECONDS for HOLD seconds (default 0.1; FN@3+1.5 is a long press). Without --seconds it
@@ -147,10 +147,12 @@ def studio_report(sim: Simulation, devices: dict[str, str]) -> dict:
     return report
 
 
-def run_studio(seconds: float, cost: CostModel | None = None) -> tuple[Simulation, dict]:
+def run_studio(seconds: float, cost: CostModel | None = None,
+               preset: int | None = None) -> tuple[Simulation, dict]:
     """The studio scenario (presets.json; the Digitakt on A, the Keystep on B) run to its
-    end: the simulation and its report (the demo, and tools/bench.py's timing figures)."""
-    sim = Simulation(presets_path=REPO / "presets.json", cost=cost)
+    end, on preset `preset` (1..8; the saved one, 1, when None): the simulation and its
+    report (the demo, and tools/bench.py's timing figures)."""
+    sim = Simulation(presets_path=REPO / "presets.json", cost=cost, preset=preset)
     sim.play("A", scenario.digitakt(seconds))
     sim.play("B", scenario.keystep(seconds - 0.5))
     sim.run()
@@ -165,7 +167,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     write_jsonl(out / "keystep.jsonl", scenario.keystep(args.seconds - 0.5))
     console = io.StringIO()
     with contextlib.redirect_stdout(console):  # the box's serial console
-        sim, report = run_studio(args.seconds)
+        sim, report = run_studio(args.seconds, preset=args.preset)
     sim.write(out)
     (out / "console.txt").write_text(console.getvalue())
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -228,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="no CPU cost (logic only; timing figures are then meaningless)")
     demo = sub.add_parser("demo", help="the studio scenario, printed per output")
     demo.add_argument("--seconds", type=float, default=8.0)
+    demo.add_argument("--preset", type=int, help="play it through preset N (1..8; 5 is the "
+                      "split: the Keystep's lower half on the Minitaur, its upper on the Rev2)")
     demo.add_argument("--out", default=str(REPO / "build" / "demo"))
     return p
 

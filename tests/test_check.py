@@ -23,7 +23,7 @@ def test_valid_file_prints_summary_and_warnings_and_exits_0():
     run = run_check("presets.json")
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
-    assert lines[0].startswith("4 presets; Program Change on channel 16")
+    assert lines[0].startswith("5 presets; Program Change on channel 16")
     for heading in ["P1  Studio", "P2  Keystep > Minitaur", "P3  Keystep > Rev2", "P4  Everything"]:
         assert heading in lines
     warnings = [line for line in lines if ": warning: " in line]

@@ -228,21 +228,21 @@ def test_requests_must_be_json_of_the_right_type(editor):
 
 
 def test_try_it_plays_the_studio_through_the_edited_presets(editor, studio_doc):
-    # a fifth preset that sends input A to the OP-Z alone
+    # a sixth preset that sends input A to the OP-Z alone
     doc = copy.deepcopy(studio_doc)
     doc["presets"].append({"name": "OP-Z only", "routes": [{"from": "A", "to": ["5"]}]})
     text = document.format_doc(doc)
     status, report = post_json(editor.port, "/api/try",
-                               {"text": text, "preset": 5, "source": "studio", "seconds": 2})
+                               {"text": text, "preset": 6, "source": "studio", "seconds": 2})
     assert status == 200, report
-    assert report["preset"] == {"number": 5, "name": "OP-Z only"}
+    assert report["preset"] == {"number": 6, "name": "OP-Z only"}
     outs = report["outputs"]
     assert outs["5"]["bytes"] > 0 and outs["5"]["messages"]["clock"] > 0
     assert all(outs[p]["bytes"] == 0 for p in outs if p != "5")
     assert outs["5"]["latency_us"]["count"] > 0 and outs["5"]["clock_jitter_us"]["count"] > 0
     for name in ("latency", "jitter"):
         assert report["plots"][name].startswith("<?xml") and "<svg" in report["plots"][name]
-    assert "switchyard: preset 5: OP-Z only" in report["console"]
+    assert "switchyard: preset 6: OP-Z only" in report["console"]
 
 
 def test_try_it_refuses_presets_with_errors(editor, studio_doc):

@@ -79,7 +79,7 @@ def test_shipped_presets_are_valid_with_warnings_only_in_everything():
     assert result.ok, result.errors
     config = result.config
     names = [p.name for p in config.presets]
-    assert names == ["Studio", "Keystep > Minitaur", "Keystep > Rev2", "Everything"]
+    assert names == ["Studio", "Keystep > Minitaur", "Keystep > Rev2", "Everything", "Split"]
     assert (config.control_input, config.control_channel) == ("any", 16)
     studio = config.presets[0].routes
     assert [(r.source, r.outputs) for r in studio] == [
@@ -793,7 +793,7 @@ def test_describe_draws_each_preset_as_a_matrix():
     text = describe.describe(config)
     lines = text.splitlines()
     assert lines[0] == (
-        "4 presets; Program Change on channel 16 from any input selects the preset; switch: now"
+        "5 presets; Program Change on channel 16 from any input selects the preset; switch: now"
     )
     studio = lines.index("P1  Studio")
     header, names, row_a, row_b, row_usb = lines[studio + 1 : studio + 6]
@@ -827,7 +827,10 @@ def test_describe_draws_each_preset_as_a_matrix():
         ".",
     ]
     assert row_usb.split()[2:] == ["."] * 7
-    assert "FN+P1" not in text and "P4  Everything" in text
+    assert "P4  Everything" in text and "FN+P1  Split" in text
+    assert "sends when chosen: out 3 ch3 bank 0/1 program 12 (13); out 4 ch1 program 5 (6)" in text
+    assert "note+mw+pb >ch1 [1]" in text and "[1] keys C-1..B3, transpose +12" in text
+    assert "[2] keys C4..G9, velocity 30..110" in text
     assert max(len(line) for line in lines) <= 100
 
 

@@ -159,7 +159,8 @@ def errors_of(route_or_preset: dict, preset_level: bool = False) -> list[str]:
     ("velocity", {"min": 100, "max": 30}, 'presets[0].routes[0].velocity: "min" 100 is above'),
     ("velocity", {"fixed": 0}, "presets[0].routes[0].velocity.fixed: 0 is outside 1..127"),
     ("velocity", {"fixed": 9, "max": 9}, 'presets[0].routes[0].velocity: "fixed" together'),
-    ("velocity", {"mn": 1, "max": 9}, 'presets[0].routes[0].velocity.mn: unknown key "mn"; keys here are "fixed"'),
+    ("velocity", {"mn": 1, "max": 9},
+     'presets[0].routes[0].velocity.mn: unknown key "mn"; keys here are "fixed"'),
     ("cc_map", {"seventy": 7}, 'presets[0].routes[0].cc_map["seventy"]: "seventy" is not a CC'),
     ("cc_map", {"74": 200}, 'presets[0].routes[0].cc_map["74"]: 200 is outside 0..127'),
 ])

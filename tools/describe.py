@@ -10,7 +10,7 @@ so lib/ must be on sys.path first (each user puts it there). It keeps to what Mi
 has, as the presets code does: tests/test_presets.py runs it there and compares the lines.
 """
 
-from switchyard import midi
+from switchyard import midi, transforms
 from switchyard.presets import ALL_CHANNELS, INPUTS, OUTPUTS, Config, Preset, Route
 
 # Short codes for the routing matrix, by midi.TYPE_NAMES name; a name missing here shows in full.
@@ -80,13 +80,60 @@ def route_label(route: Route) -> str:
     return label
 
 
+def transform_label(route: Route) -> str:
+    """What a route changes, for the line under its matrix: "C-1..B3 +12, vel 30..110"."""
+    parts = []
+    if route.keys is not None:
+        parts.append("keys %s..%s" % (transforms.note_name(route.keys[0]),
+                                      transforms.note_name(route.keys[1])))
+    if route.transpose:
+        parts.append("transpose %+d" % route.transpose)
+    if route.velocity is not None:
+        kind, low, high = route.velocity
+        parts.append("velocity %d" % low if kind == "fixed" else "velocity %d..%d" % (low, high))
+    if route.cc_map:
+        parts.append(" ".join("CC%d>CC%d" % (k, v) for k, v in sorted(route.cc_map.items())))
+    return ", ".join(parts)
+
+
+def transform_lines(preset: Preset) -> list:
+    """The notes [1], [2]... that matrix_cells() marks, one a line."""
+    lines = []
+    for route in preset.routes:
+        if route.transforms():
+            lines.append("[%d] %s" % (len(lines) + 1, transform_label(route)))
+    return lines
+
+
+def send_line(preset: Preset) -> str | None:
+    """What a preset sends when chosen, in order, or None."""
+    if not preset.send:
+        return None
+    parts = []
+    for entry in preset.send:
+        what = []
+        if entry.bank is not None:
+            what.append("bank %d/%d" % entry.bank)
+        what += ["cc%d=%d" % pair for pair in entry.ccs]
+        if entry.program >= 0:
+            what.append("program %d (%d)" % (entry.program, entry.program + 1))
+        parts.append("out %s ch%d %s" % (",".join(entry.outputs), entry.channel,
+                                         " ".join(what)))
+    return "sends when chosen: " + "; ".join(parts)
+
+
 def matrix_cells(preset: Preset) -> list:
     """Route labels per cell: cells[row][column], rows INPUTS, columns OUTPUTS."""
     cells: list = [[[] for _ in OUTPUTS] for _ in INPUTS]
+    marks = 0
     for route in preset.routes:
+        label = route_label(route)
+        if route.transforms():  # what it changes: transform_lines(), by this number
+            marks += 1
+            label += " [%d]" % marks
         row = cells[INPUTS.index(route.source)]
         for out in route.outputs:
-            row[OUTPUTS.index(out)].append(route_label(route))
+            row[OUTPUTS.index(out)].append(label)
     return cells
 
 
@@ -135,10 +182,17 @@ def describe(config: Config) -> str:
             lines.append(_row(" " * row_width, names, widths))
         for r, row in enumerate(texts):
             lines.append(_row(_pad(rows[r], row_width), row, widths))
+        for note in transform_lines(preset):
+            lines.extend(wrap(note, 92))
+        sends = send_line(preset)
+        if sends is not None:
+            lines.extend(wrap(sends, 92))
     lines.append("")
     legend = "types: " + type_legend() + "; .: nothing; chN: input channels N; >chN: sent on "
     legend += "channel N; follow X:N: sent on the channel of the latest note-on from input X "
     legend += "among channels N"
+    if any(r.transforms() for p in config.presets for r in p.routes):
+        legend += "; [N]: the route changes what it sends, as note N under the preset says"
     lines.extend(wrap(legend, 92))
     return "\n".join(lines)
 

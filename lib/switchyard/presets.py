@@ -45,7 +45,7 @@ it. The routing summary tools/check.py prints is tools/describe.py: the box neve
 
 import json
 
-from switchyard import jsonscan, midi
+from switchyard import midi
 
 try:
     import errno
@@ -228,7 +228,8 @@ def parse(text: str, filename: str = "presets.json") -> Result:
     """Validate presets.json text; collects every error and warning."""
     if text[:1] == "\ufeff":  # byte-order mark some editors write
         text = text[1:]
-    from switchyard.presetcheck import Checker  # here: it imports this module's names
+    from switchyard import jsonscan  # here, like the checker: unload_checks() drops them
+    from switchyard.presetcheck import Checker  # (and it imports this module's names)
 
     data = text.encode("utf-8")
     try:
@@ -254,3 +255,22 @@ def parse(text: str, filename: str = "presets.json") -> Result:
     if checker.errors:
         config = None
     return Result(config, checker.errors, checker.warnings)
+
+
+CHECK_MODULES = ("switchyard.jsonscan", "switchyard.presetcheck", "switchyard.transformcheck")
+
+
+def unload_checks() -> None:
+    """Forget the modules only the check of presets.json needs: the box reads the file once,
+    at start-up, and a .py install keeps a module's bytecode in RAM while it is loaded
+    (README "On CircuitPython itself"). parse() imports them again if it is called again."""
+    import sys
+
+    package = sys.modules.get("switchyard")
+    for name in CHECK_MODULES:
+        sys.modules.pop(name, None)
+        if package is not None:
+            try:
+                delattr(package, name[len("switchyard."):])
+            except AttributeError:
+                pass

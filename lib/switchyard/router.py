@@ -206,8 +206,6 @@ class Router(Rewrites):
 
         add(0)
         add(full)
-        for k in range(len(self.outputs)):
-            add(1 << k)  # one output: the self-test's own messages
         for p in self.presets:
             for table in p.plain + p.modwheel:
                 for m in table:
@@ -223,6 +221,11 @@ class Router(Rewrites):
             for j in range(k):
                 add(masks[k] | masks[j])
             k += 1
+        for k in range(len(self.outputs)):
+            add(1 << k)  # one output: the self-test's own messages (not in the closure)
+        for p in self.presets:
+            for mask, _ in p.send:
+                add(mask)
         outputs = self.outputs
         count = len(outputs)
         for m in masks:
