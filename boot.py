@@ -3,6 +3,9 @@
 CircuitPython runs this once at power-up, before USB starts.
 
 - The USB MIDI ports are named "Switchyard" (instead of "CircuitPython").
+- A second USB serial channel, usb_cdc.data, beside the console: the live MIDI monitor
+  (docs/MONITOR.md; tools/monitor.py and the editor's Monitor read it). The box streams on
+  it only while a program on the computer has it open.
 - By default the computer can write CIRCUITPY (copy new firmware or a presets.json onto it)
   and the firmware sees it read-only.
 - Hold P4 while plugging the box in: the firmware can write CIRCUITPY and the computer sees
@@ -29,6 +32,12 @@ def name_usb_midi():
         in_jack_name=USB_NAME,
         out_jack_name=USB_NAME,
     )
+
+
+def enable_monitor_channel():
+    import usb_cdc
+
+    usb_cdc.enable(console=True, data=True)
 
 
 def board_file():
@@ -82,6 +91,11 @@ def main():
         name_usb_midi()
     except Exception as error:  # any failure keeps the default names
         report("naming the USB MIDI ports", error)
+
+    try:
+        enable_monitor_channel()
+    except Exception as error:  # the box works without its monitor
+        report("enabling the monitor's serial channel", error)
 
     try:
         held = button_held(button_pin(board_file(), WRITE_BUTTON))

@@ -126,6 +126,84 @@ class PinDict(dict):
         return dict.__getitem__(self, self._key(key)) if key in self else default
 
 
+class CdcHost:
+    """The computer on the board's second USB serial channel (usb_cdc.data), plus
+    TinyUSB's CDC TX buffers on the chip side.
+
+    - data_enabled: boot.py called usb_cdc.enable(data=True) (CircuitPython's default is
+      the console alone); console_enabled likewise.
+    - is_open: a program on the host has the port open (asserts DTR): what
+      usb_cdc.Serial.connected reads. open_at(t_us) / close_at(t_us) schedule it.
+    - host_bytes_per_ms: None = a fast host that empties the device's buffers between two
+      writes; a number = the host reads at most that many bytes per 1 ms frame.
+      One write queues at most TX_CAPACITY bytes: a 256-byte TX FIFO plus the 64-byte
+      endpoint buffer (CircuitPython's CFG_TUD_CDC_TX_BUFSIZE may be larger; smaller is
+      the harder case for the monitor); past that the write is short.
+    - received: (t_us, bytes) of each write, the bytes the FIFO accepted, at the time of
+      the write (with a slow host they reach the computer later).
+    Closing drops what the host has not read yet (the device's buffers are flushed).
+    """
+
+    TX_CAPACITY = 256 + 64
+
+    def __init__(self, chip: Chip) -> None:
+        self._chip = chip
+        self.data_enabled = False
+        self.console_enabled = True
+        self.is_open = False
+        self.host_bytes_per_ms: int | None = None
+        self.received: list[tuple[int, bytes]] = []
+        self.tx_queued = 0
+        self._drain_ms = 0
+        self._credit = 0
+
+    def open_at(self, t_us: int) -> None:
+        self._chip.clock.schedule(t_us, lambda: self._set_open(True))
+
+    def close_at(self, t_us: int) -> None:
+        self._chip.clock.schedule(t_us, lambda: self._set_open(False))
+
+    def _set_open(self, value: bool) -> None:
+        if not value:
+            self.tx_queued = 0
+        else:
+            self._drain_ms = self._chip.clock.now_us // 1000
+            self._credit = 0
+        self.is_open = value
+
+    def drain(self) -> None:
+        """Let the host read what the device queued, up to now."""
+        now_ms = self._chip.clock.now_us // 1000
+        frames = now_ms - self._drain_ms
+        self._drain_ms = now_ms
+        rate = self.host_bytes_per_ms
+        if rate is None or not self.is_open:
+            self.tx_queued = 0
+            return
+        if frames <= 0 or self.tx_queued == 0:
+            return
+        self._credit = min(self._credit + frames * rate, self.TX_CAPACITY + rate)
+        take = min(self.tx_queued, self._credit)
+        self.tx_queued -= take
+        self._credit = 0 if self.tx_queued == 0 else self._credit - take
+
+    def write(self, data: bytes) -> int:
+        """What one non-blocking write queues (write_timeout = 0)."""
+        if not self.is_open:
+            return 0  # nobody reads: the firmware sees `connected` False first
+        self.drain()
+        n = min(len(data), self.TX_CAPACITY - self.tx_queued)
+        if n > 0:
+            self.tx_queued += n
+            self.received.append((self._chip.clock.now_us, bytes(data[:n])))
+            return n
+        return 0
+
+    def stream(self) -> bytes:
+        """Everything the host got, in order."""
+        return b"".join(data for _, data in self.received)
+
+
 class UsbHost:
     """The computer on the USB port, plus TinyUSB's MIDI device buffers on the chip side.
 
@@ -228,6 +306,7 @@ class Chip:
         self.tx_framing_errors: PinDict = PinDict(self, int)
         self.pin_history: PinDict = PinDict(self, list)
         self.usb = UsbHost(self)
+        self.cdc = CdcHost(self)
         self.boot_phase = False  # True while boot.py runs: USB devices may be changed
         self.firmware_can_write_storage = False
         self.next_run_mode: object = None

@@ -3,15 +3,21 @@
     python -m sim run [--presets FILE] [--preset N] --in PORT=FILE ...
                       [--press BUTTON@SECONDS[+HOLD]] ... [--seconds S] --out DIR
                       [--board BOARD_ID] [--usb-host fast|slow|absent] [--free-cpu]
+                      [--monitor FILE [--monitor-host fast|slow|KB_PER_S]
+                       [--monitor-close SECONDS]]
     python -m sim demo [--seconds S] [--preset N] [--out DIR]
 
 run: PORT is A, B or USB; FILE is .mid, .syx or .jsonl. BUTTON is P1..P4 or FN, pressed
 at SECONDS for HOLD seconds (default 0.1; FN@3+1.5 is a long press). Without --seconds it
 runs until the inputs are played and the outputs drained. Writes DIR/in-PORT.jsonl,
 DIR/out-PORT.jsonl ({"t_us", "byte"} a line, the start of the byte on the wire) and
-DIR/summary.json. Errors are one line on stderr and exit status 2; a run in which the box
-stops making progress (virtual time standing still, or work left 3 s after the inputs
-ended) stops with one line naming the pass, the time and what was queued, and exit status 3.
+DIR/summary.json. --monitor FILE: boot.py's usb_cdc.data is on and a host holds it open
+from the start, reading fast, slowly (--monitor-host slow: 2 KB/s, or a number of KB/s) or
+until --monitor-close; FILE gets every byte the box streamed on it (docs/MONITOR.md;
+`tools/monitor.py --replay FILE` decodes it). Errors are one line on stderr and exit
+status 2; a run in which the box stops making progress (virtual time standing still, or
+work left 3 s after the inputs ended) stops with one line naming the pass, the time and
+what was queued, and exit status 3.
 """
 
 from __future__ import annotations
@@ -83,6 +89,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError("--in %s given twice" % port)
         events[port] = load_events(path)
     usb = {"fast": (True, None), "slow": (True, 4), "absent": (False, None)}[args.usb_host]
+    monitor_rate = _monitor_rate(args.monitor_host)
+    if args.monitor is None and (args.monitor_host != "fast" or args.monitor_close is not None):
+        raise UsageError("--monitor-host and --monitor-close need --monitor FILE")
     sim = Simulation(
         presets_path=presets,
         preset=args.preset,
@@ -90,6 +99,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         cost=CostModel.free() if args.free_cpu else None,
         usb_connected=usb[0],
         usb_bytes_per_ms=usb[1],
+        monitor=args.monitor is not None,
+        monitor_bytes_per_ms=monitor_rate,
+        monitor_close_us=(int(args.monitor_close * 1e6)
+                          if args.monitor_close is not None else None),
     )
     for port, ev in events.items():
         sim.play(port, ev)
@@ -99,6 +112,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         sim.run(until_us=int(args.seconds * 1e6) if args.seconds is not None else None)
     finally:
         sim.write(args.out)  # a stalled run leaves what it had, to look at
+        if args.monitor is not None:
+            Path(args.monitor).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.monitor).write_bytes(sim.monitor_stream())
     s = sim.summary()
     print(
         "simulated %.3f s: %d drops, %d RX overflow, %d parse errors, %d preset changes -> %s"
@@ -109,7 +125,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         if o["drops"] or o["coalesced"]:
             print("  out %s full: %d messages given up (%d SysEx), %d values coalesced"
                   % (name, o["drops"], o["sysex_drops"], o["coalesced"]))
+    if args.monitor is not None:
+        m = s["monitor"]
+        print("monitor: %d bytes streamed, %d records, %d records given up -> %s"
+              % (m["bytes_streamed"], m["records"], m["given_up"], args.monitor))
     return 0
+
+
+def _monitor_rate(spec: str) -> int | None:
+    """--monitor-host: None (fast) or bytes per ms."""
+    if spec == "fast":
+        return None
+    if spec == "slow":
+        return 2
+    try:
+        rate = float(spec)
+    except ValueError:
+        raise UsageError("--monitor-host %s: fast, slow or a number of KB/s" % spec) from None
+    if rate <= 0:
+        raise UsageError("--monitor-host %s: KB/s must be > 0" % spec)
+    return max(1, round(rate))
 
 
 def studio_report(sim: Simulation, devices: dict[str, str]) -> dict:
@@ -226,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--board", default="raspberry_pi_pico",
                      choices=("raspberry_pi_pico", "raspberry_pi_pico2"))
     run.add_argument("--usb-host", default="fast", choices=("fast", "slow", "absent"))
+    run.add_argument("--monitor", metavar="FILE",
+                     help="save what the box streams on usb_cdc.data (a host holds it open)")
+    run.add_argument("--monitor-host", default="fast", metavar="fast|slow|KB_PER_S",
+                     help="how fast that host reads (slow: 2 KB/s)")
+    run.add_argument("--monitor-close", type=float, metavar="SECONDS",
+                     help="the host closes the monitor's channel then")
     run.add_argument("--free-cpu", action="store_true",
                      help="no CPU cost (logic only; timing figures are then meaningless)")
     demo = sub.add_parser("demo", help="the studio scenario, printed per output")

@@ -4,7 +4,8 @@ A pass costs   fuel = pass_fuel + read_fuel * inputs that gave bytes + in_byte_f
 read + write_fuel * writes to an output + out_byte_fuel * bytes written + realtime_fuel *
 realtime bytes put in a PIO transmitter's Y (one `set y` each) + busy_output_fuel *
 outputs serviced + housekeeping_fuel (on the passes that update the buttons and LEDs) +
-poll_fuel * looks at a UART inside the pass (past the one at its top, which pass_fuel has),
+poll_fuel * looks at a UART inside the pass (past the one at its top, which pass_fuel has)
++ the monitor's records, their bytes and its hand-overs to usb_cdc while a host has it open,
 with SysEx data bytes at their own (lower) rates in and out, and  time = fuel * ns_per_fuel.
 ns_per_fuel holds at the system clock ns_per_fuel_clk_hz (the RP2040's 125 MHz default);
 the runner takes it to the clock the firmware runs the chip at (at_clock: the interpreter's
@@ -55,6 +56,9 @@ class CostModel:
         realtime_fuel: float = 0.0,
         poll_fuel: float = 0.0,
         ns_per_fuel_clk_hz: int = 125_000_000,
+        monitor_record_fuel: float = 0.0,
+        monitor_byte_fuel: float = 0.0,
+        monitor_pump_fuel: float = 0.0,
     ):
         self.ns_per_fuel = ns_per_fuel
         self.ns_per_fuel_clk_hz = ns_per_fuel_clk_hz
@@ -72,6 +76,11 @@ class CostModel:
         self.write_fuel = write_fuel
         self.realtime_fuel = realtime_fuel
         self.poll_fuel = poll_fuel
+        # The monitor, while a host has it open (switchyard.monitor): a record, a byte of
+        # it, a hand-over to usb_cdc (tools/bench.py measure_monitor).
+        self.monitor_record_fuel = monitor_record_fuel
+        self.monitor_byte_fuel = monitor_byte_fuel
+        self.monitor_pump_fuel = monitor_pump_fuel
         self.source = source
 
     @classmethod
@@ -92,6 +101,9 @@ class CostModel:
             data.get("realtime_fuel", 0.0),
             data.get("poll_fuel", 0.0),
             data.get("ns_per_fuel_clk_hz", 125_000_000),
+            data.get("monitor_record_fuel", 0.0),
+            data.get("monitor_byte_fuel", 0.0),
+            data.get("monitor_pump_fuel", 0.0),
         )
 
     @classmethod
@@ -124,6 +136,9 @@ class CostModel:
         writes: int = 0,
         realtime: int = 0,
         polls: int = 0,
+        monitor_records: int = 0,
+        monitor_bytes: int = 0,
+        monitor_pumps: int = 0,
     ) -> float:
         """The fuel of a pass's work, without the loop's fixed pass_fuel (the runner also
         uses it part-way through a pass, to place an output write at its time).
@@ -143,6 +158,9 @@ class CostModel:
             + self.busy_output_fuel * busy_outputs
             + self.housekeeping_fuel * housekeeping
             + self.poll_fuel * polls
+            + self.monitor_record_fuel * monitor_records
+            + self.monitor_byte_fuel * monitor_bytes
+            + self.monitor_pump_fuel * monitor_pumps
         )
 
     def us(self, fuel: float) -> int:
@@ -164,6 +182,9 @@ class CostModel:
             "write_fuel": self.write_fuel,
             "realtime_fuel": self.realtime_fuel,
             "poll_fuel": self.poll_fuel,
+            "monitor_record_fuel": self.monitor_record_fuel,
+            "monitor_byte_fuel": self.monitor_byte_fuel,
+            "monitor_pump_fuel": self.monitor_pump_fuel,
             "source": self.source,
         }
 

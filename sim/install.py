@@ -32,6 +32,7 @@ DOUBLES = {
     "microcontroller": "sim.doubles.microcontroller",
     "supervisor": "sim.doubles.supervisor",
     "usb_midi": "sim.doubles.usb_midi",
+    "usb_cdc": "sim.doubles.usb_cdc",
     "rp2pio": "sim.doubles.rp2pio",
     "keypad": "sim.doubles.keypad",
     "micropython": "sim.doubles.micropython",
@@ -45,7 +46,7 @@ NOT_SIMULATED = frozenset(
     adafruit_blinka adafruit_platformdetect analogio analogbufio audiobusio audiocore
     audiomixer audiopwmio bitbangio countio displayio fourwire frequencyio i2ctarget
     keypad_demux memorymap neopixel_write nvm onewireio paralleldisplaybus pulseio pwmio
-    rotaryio rtc sdcardio synthio touchio usb usb_cdc usb_hid usb_host watchdog
+    rotaryio rtc sdcardio synthio touchio usb usb_hid usb_host watchdog
     """.split()
 )
 

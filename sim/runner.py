@@ -51,8 +51,20 @@ class Simulation:
         usb_bytes_per_ms: int | None = None,
         hold_fn_at_boot: bool = False,
         loopback: dict[str, str] | None = None,
+        monitor: bool = False,
+        monitor_bytes_per_ms: int | None = None,
+        monitor_close_us: int | None = None,
+        monitor_open: bool = True,
     ):
         self.chip = Chip(board_id)
+        if monitor:
+            # boot.py enabled usb_cdc.data and a host has it open from the start (a soft
+            # reload keeps USB up); it reads monitor_bytes_per_ms (None: fast).
+            self.chip.cdc.data_enabled = True
+            self.chip.cdc.is_open = monitor_open
+            self.chip.cdc.host_bytes_per_ms = monitor_bytes_per_ms
+            if monitor_close_us is not None:
+                self.chip.cdc.close_at(monitor_close_us)
         self.chip.usb.connected = usb_connected
         self.chip.usb.host_bytes_per_ms = usb_bytes_per_ms
         self.cost = cost if cost is not None else CostModel.load()
@@ -141,7 +153,7 @@ class Simulation:
                 raise self._stalled(
                     "still busy %.3f s after the inputs ended" % ((now - self.end_us) / 1e6)
                 )
-            meter = _PassMeter(cost, clock, len(app.uart_feeds), self._in_sysex)
+            meter = _PassMeter(cost, clock, len(app.uart_feeds), self._in_sysex, app.monitor)
             busy = sum(1 for out in outputs if out.busy)
             hk_before = app.housekeeping_runs
             fired_before = clock.fired
@@ -289,6 +301,7 @@ class Simulation:
                 for name, drops, sysex, coalesced in app.given_up()
             },
             "rx_overflow": sum(self.chip.rx_overflow[pin] for pin in self.rx_pins.values()),
+            "monitor": self._monitor_summary(),
             "parse_errors": app.parse_errors(),
             "preset_changes": list(self.preset_changes),
             "end_us": self.chip.clock.now_us,
@@ -296,6 +309,24 @@ class Simulation:
             "cpu_busy_fraction": round(self.busy_us / max(1, self.chip.clock.now_us), 4),
             "cost_model": self.cost.as_dict(),
         }
+
+    def _monitor_summary(self) -> dict | None:
+        """The monitor's own figures (None when usb_cdc.data is off): bytes the host got,
+        records made and given up (the stream says so too: gap records)."""
+        mon = self.app.monitor
+        if mon is None:
+            return None
+        return {
+            "open": mon.on,
+            "opens": mon.opens,
+            "bytes_streamed": sum(len(d) for _, d in self.chip.cdc.received),
+            "records": mon.records,
+            "given_up": mon.given_up + mon.gap,
+        }
+
+    def monitor_stream(self) -> bytes:
+        """Every byte the host read from usb_cdc.data, in order."""
+        return self.chip.cdc.stream()
 
     def write(self, out_dir: str | Path) -> None:
         out = Path(out_dir)
@@ -327,7 +358,13 @@ class _PassMeter:
     """
 
     def __init__(self, cost: CostModel, clock: VirtualClock, uarts: int,
-                 in_sysex: dict[tuple[int, bool], bool]) -> None:
+                 in_sysex: dict[tuple[int, bool], bool], monitor: object = None) -> None:
+        # The monitor's own counters (records, bytes, hand-overs) at the start of the pass:
+        # what it did meanwhile is charged like the rest (CostModel.work_fuel).
+        self.monitor = monitor
+        self.mon_start = (
+            (monitor.records, monitor.bytes, monitor.pumps) if monitor is not None else None
+        )
         self.cost = cost
         self.clock = clock
         self.start_us = clock.now_us
@@ -367,10 +404,18 @@ class _PassMeter:
 
     def counts(self, busy_outputs: int, housekeeping: int = 0) -> tuple[int, ...]:
         """What the pass has done so far, as CostModel.work_fuel and pass_us take it."""
-        return (
+        counts = (
             self.bytes_in, self.out_bytes + self.realtime, busy_outputs, housekeeping,
             self.sysex_in, min(self.sysex_out, self.out_bytes), self.reads, self.writes,
             self.realtime, self.polls,
+        )
+        if self.mon_start is None:
+            return counts
+        mon = self.monitor
+        r0, b0, p0 = self.mon_start
+        wrap = 0x3FFFFFFF
+        return counts + (
+            (mon.records - r0) & wrap, (mon.bytes - b0) & wrap, (mon.pumps - p0) & wrap,  # type: ignore[attr-defined]
         )
 
     def _sysex_bytes(self, port: object, data: bytes, closing: bool) -> int:

@@ -141,6 +141,25 @@ class FakeUsbMidi:
         return mod
 
 
+class FakeUsbCdc:
+    """usb_cdc in boot.py: enable() records the channels asked for (console alone is
+    CircuitPython's default)."""
+
+    def __init__(self, fail=None):
+        self.enabled = {"console": True, "data": False}
+        self.fail = fail
+
+    def enable(self, *, console=True, data=False):
+        if self.fail:
+            raise self.fail
+        self.enabled = {"console": console, "data": data}
+
+    def module(self):
+        mod = types.ModuleType("usb_cdc")
+        mod.enable = self.enable
+        return mod
+
+
 def fake_board(board_id):
     mod = types.ModuleType("board")
     mod.board_id = board_id
@@ -152,7 +171,8 @@ def fake_board(board_id):
 class Box:
     """The fakes of one power-up, and what boot.py printed."""
 
-    def __init__(self, digitalio, storage, usb_midi, output):
+    def __init__(self, digitalio, storage, usb_midi, output, usb_cdc=None):
+        self.usb_cdc = usb_cdc
         self.digitalio = digitalio
         self.storage = storage
         self.usb_midi = usb_midi
@@ -168,7 +188,10 @@ def power_up(monkeypatch, capsys, tmp_path):
         usb_midi=None,
         digitalio=None,
         boards_dir=None,
+        usb_cdc=None,
     ):
+        usb_cdc = usb_cdc or FakeUsbCdc()
+        monkeypatch.setitem(sys.modules, "usb_cdc", usb_cdc.module())
         digitalio = digitalio or FakeDigitalio(held)
         storage = storage or FakeStorage()
         usb_midi = usb_midi or FakeUsbMidi()
@@ -187,7 +210,7 @@ def power_up(monkeypatch, capsys, tmp_path):
         monkeypatch.syspath_prepend(str(boards_dir))
         capsys.readouterr()
         runpy.run_path(str(BOOT_PY), run_name="__main__")
-        return Box(digitalio, storage, usb_midi, capsys.readouterr().out)
+        return Box(digitalio, storage, usb_midi, capsys.readouterr().out, usb_cdc)
 
     return run
 
@@ -197,6 +220,18 @@ def button_pins(board_id):
     if str(ROOT) not in sys.path:
         sys.path.append(str(ROOT))  # appended: the root code.py must not shadow stdlib code
     return dict(importlib.import_module("boards." + board_id).BUTTONS)
+
+
+def test_enables_the_monitor_channel_beside_the_console(power_up):
+    box = power_up()
+    assert box.usb_cdc.enabled == {"console": True, "data": True}
+    assert "failed" not in box.output
+
+
+def test_a_refused_monitor_channel_is_reported_and_the_rest_goes_on(power_up):
+    box = power_up(usb_cdc=FakeUsbCdc(fail=RuntimeError("Cannot change USB devices now")))
+    assert "enabling the monitor's serial channel failed: RuntimeError" in box.output
+    assert box.usb_midi.names  # the other steps still ran
 
 
 def test_names_every_usb_midi_interface_switchyard(power_up):

@@ -9,6 +9,11 @@ The simulator calls `build()`, then `App.step()`, which is that same pass.
 
 import sys
 
+try:
+    from typing import Any  # noqa: F401 (type comments; not on CircuitPython)
+except ImportError:
+    pass
+
 from switchyard import presets as presets_module
 from switchyard.merge import Output, PioOutput
 from switchyard.midi import const
@@ -119,6 +124,7 @@ class App:
         self.parsers = [StreamParser(INPUT_NAMES.index(name), self.router) for name, _ in inputs]
         # Each input with its parser's feed, bound once: (busio.UART, feed) for the UARTs,
         # which the loop reads directly, and (port, feed) for the others.
+        # Lists, not tuples: the monitor swaps its taps in while a host has it open.
         uart_feeds = []  # type: list
         other_feeds = []  # type: list
         for port, parser in zip(self.in_ports, self.parsers):
@@ -126,8 +132,10 @@ class App:
                 uart_feeds.append((port.uart, parser.feed))
             else:
                 other_feeds.append((port, parser.feed, parser))
-        self.uart_feeds = tuple(uart_feeds)
-        self.other_feeds = tuple(other_feeds)
+        self.uart_feeds = uart_feeds
+        self.other_feeds = other_feeds
+        self.monitor = None  # type: Any  # switchyard.monitor.Monitor when usb_cdc.data exists
+        self.monitor_on = False
         self.rx = bytearray(_RX_CHUNK)
         self.panel = Panel(keys, event, leds or {}, config_error)
         self.router.beat_led = (leds or {}).get("CLK")
@@ -244,6 +252,8 @@ class App:
 
     def _housekeeping(self, now):
         router = self.router
+        if self.monitor_on:
+            self._monitor_pump()
         if router.panic_next < 16:
             router.panic_step()
         elif router.send_next < len(router.sending):
@@ -261,6 +271,8 @@ class App:
         if ((now - self.sysex_check_ms) & _TICKS_MASK) >= _SYSEX_TIMEOUT_MS:
             self.sysex_check_ms = now
             self._report_given_up()
+            if self.monitor is not None:
+                self._monitor_second()
             for parser in self.parsers:
                 if parser.in_sysex:
                     if parser.sysex_bytes == parser.sysex_mark:
@@ -329,6 +341,40 @@ class App:
         if ((best - first) & _TICKS_MASK) >= 0x10000000:
             best = first
         return best & _TICKS_MASK
+
+    # ---- the monitor (switchyard.monitor): wiring only --------------------------------
+
+    def attach_monitor(self, monitor):
+        """Wire in the monitor; it records nothing until a host opens its channel."""
+        sources = [parser.source for parser in self.parsers]
+        kinds = [isinstance(port, UartIn) for port in self.in_ports]
+        monitor.attach(
+            self.uart_feeds, self.other_feeds,
+            [source for source, uart in zip(sources, kinds) if uart],
+            [source for source, uart in zip(sources, kinds) if not uart],
+            [(out, OUTPUT_NAMES.index(out.name)) for out in self.outputs],
+        )
+        self.monitor = monitor
+
+    def _monitor_second(self):
+        """Once a second: open or close with the host, and the counters while open."""
+        monitor = self.monitor
+        if monitor.serial.connected != self.monitor_on:
+            if self.monitor_on:
+                monitor.close()
+            else:
+                monitor.open()
+            self.monitor_on = monitor.on
+        if self.monitor_on:
+            errors = 0
+            for parser in self.parsers:
+                errors += parser.errors()
+            monitor.stats(self.router.preset_index, errors, self.router.outputs)
+
+    def _monitor_pump(self):
+        if not self.monitor.pump():
+            self.monitor.close()
+            self.monitor_on = False
 
     # ---- status for the console, the simulator and the benchmark ----------------------
 
@@ -451,9 +497,27 @@ def build(presets_path=PRESETS_PATH):
         log("error:", presets_path, err)
         app = App(inputs, outputs, presets_module.safe_default(), supervisor.ticks_ms, keys,
                   event, leds, microcontroller.nvm, True, selftest)
+    _make_monitor(app, supervisor.ticks_ms)
     router = app.router
     log("preset %d: %s" % (router.preset_index + 1, router.presets[router.preset_index].name))
     return app
+
+
+def _make_monitor(app, ticks_ms):
+    """The monitor on usb_cdc.data, when boot.py enabled it (docs/MONITOR.md)."""
+    try:
+        import usb_cdc
+    except ImportError:  # a CircuitPython without USB CDC: no monitor
+        return
+    serial = usb_cdc.data
+    if serial is None:
+        return
+    from switchyard.monitor import Monitor
+
+    serial.timeout = 0
+    serial.write_timeout = 0  # never block: a short write keeps the rest for later
+    app.attach_monitor(Monitor(serial, ticks_ms))
+    app._monitor_second()  # a host that kept it open across a reload starts at once
 
 
 class _PinFinder:

@@ -186,6 +186,10 @@ class Output:
         self.usb_wait = 0  # passes to skip after the host took nothing
         # What the loop calls each pass this output is busy: pump(None) does service().
         self.pump = self.service
+        # The monitor (switchyard.monitor) while a host has it open, else None: the one
+        # flag the pacers look at after handing the port bytes.
+        self.mon = None
+        self.mon_tag = 0
 
     def set_bit(self, bit):
         self.bit = bit
@@ -408,6 +412,8 @@ class Output:
             n += 1
         if n:
             port.send(n)
+            if self.mon is not None:
+                self.mon.record(self.mon_tag, buf, n)
         return n
 
     def _service_usb(self, port):
@@ -440,6 +446,8 @@ class Output:
                 self.busy = False
             return 0
         wrote = port.write(self.pending_views[end], end)
+        if wrote and self.mon is not None:
+            self.mon.record(self.mon_tag, pending, wrote)
         if wrote < end:
             for k in range(end - wrote):
                 pending[k] = pending[wrote + k]
@@ -544,6 +552,8 @@ class PioOutput(Output):
                 n = self._stream(lane, self.sysex_src, buf)
             if n:
                 sm.background_write(viewss[which][n])  # `once`, positional
+                if self.mon is not None:
+                    self.mon.record(self.mon_tag, buf, n)
                 # The next batch goes in the other buffer: DMA reads this one until it is
                 # done, and by the time `pending` is 0 again it has finished with the other.
                 which ^= 1
@@ -566,6 +576,8 @@ class PioOutput(Output):
             if free:
                 sm.run(self.rt_exec[byte & 7])
                 self.rt_waiting = True
+                if self.mon is not None:
+                    self.mon.record_byte(self.mon_tag, byte)
                 return False
         return Output.put_realtime(self, byte)
 
@@ -586,6 +598,8 @@ class PioOutput(Output):
         sm.run(self.rt_exec[self.rt[head] & 7])
         self.rt_head = (head + 1) & _RT_MASK
         self.rt_waiting = True
+        if self.mon is not None:
+            self.mon.record_byte(self.mon_tag, self.rt[head])
         return 1
 
     def _stream(self, lane, src, buf):

@@ -1,7 +1,7 @@
 """Host doubles of the CircuitPython modules the firmware imports.
 
 sim.install.install_doubles() puts them into sys.modules under the real names (board,
-busio, digitalio, microcontroller, supervisor, usb_midi, rp2pio, keypad, micropython,
+busio, digitalio, microcontroller, supervisor, usb_midi, usb_cdc, rp2pio, keypad, micropython,
 storage); vtime becomes `time` only inside sim.install.firmware_time(). Each module's
 docstring says what it models of the real RP2040/RP2350 port and what it leaves out.
 """

@@ -1,0 +1,239 @@
+"""The monitor: what the box sees, streamed to a computer over usb_cdc.data.
+
+Only while a host has the channel open (usb_cdc.data.connected, the host asserting DTR):
+the bytes each input read and each output sent, with their port and the time, and once a
+second the counters. The record format is docs/MONITOR.md; tools/monitor.py decodes it.
+
+Cost. Closed: nothing on the MIDI path. The loop's feeds are the parsers' own and every
+output's `mon` is None; the app looks at `connected` once a second. Open: each input's
+feed is swapped for a tap (InputTap) that records the bytes read, then parses them; each
+output's `mon` points here and its pacer records what it handed the port. Records go into
+one preallocated buffer; housekeeping (every 4 ms) hands the host whole 16-byte steps of
+it (views made once; 0x00 pads a step). When the host reads too slowly the buffer fills
+and the monitor gives up its own records (counted, then a gap record says how many):
+MIDI never waits for it.
+"""
+
+from struct import pack_into
+
+from switchyard.midi import const
+
+SIZE = const(1024)  # staging buffer: ~14 ms of the studio at full load
+_STEP = const(16)  # a write is a multiple of this (one view per multiple, made once)
+_HEADER = const(4)  # tag, payload length, time (ticks_ms, low 16 bits, little-endian)
+_MAX_PAYLOAD = const(255)
+TAG_PAD = const(0x00)  # one byte, skipped
+TAG_IN = const(0x40)  # + input index (A, B, USB): bytes the input read
+TAG_OUT = const(0x50)  # + output index (1..6, USB): bytes handed to the output
+TAG_STATS = const(0x60)  # counters, once a second
+TAG_GAP = const(0x61)  # records the monitor gave up (host too slow) since the last gap
+TAG_HELLO = const(0x62)  # first record after the host opens the channel
+MAGIC = b"SWM1"
+UNKNOWN = const(0xFFFFFFFF)  # a counter the box cannot read (RX overflow on busio.UART)
+
+
+class InputTap:
+    """An input's feed while the monitor is open: record the bytes, then parse them."""
+
+    def __init__(self, monitor, tag, feed):
+        self.monitor = monitor
+        self.tag = tag
+        self.inner = feed
+
+    def feed(self, buf, n):
+        self.monitor.record(self.tag, buf, n)
+        self.inner(buf, n)
+
+
+class Monitor:
+    """One usb_cdc.Serial and the buffer the records wait in. See the module doc."""
+
+    def __init__(self, serial, ticks_ms):
+        self.serial = serial
+        self.ticks_ms = ticks_ms
+        self.buf = bytearray(SIZE)
+        view = memoryview(self.buf)
+        self.views = tuple(view[: k * _STEP] for k in range(SIZE // _STEP + 1))
+        self.fill = 0
+        self.on = False
+        self.gap = 0  # records given up since the last gap record
+        self.given_up = 0  # records given up since the channel opened
+        # Counted for the simulator's cost model and the stats record (wrap at 2**30).
+        self.records = 0
+        self.bytes = 0
+        self.pumps = 0
+        self.opens = 0
+
+    # ---- records (called from the taps while open) -------------------------------------
+
+    def record(self, tag, data, n):
+        """A record of data[0:n] with its tag, or given up (counted) when it does not fit."""
+        if self.gap and not self._gap_record():
+            self.gap += 1
+            return
+        fill = self.fill
+        if fill + _HEADER + n > SIZE or n > _MAX_PAYLOAD:
+            self.gap += 1
+            return
+        buf = self.buf
+        pack_into("<BBH", buf, fill, tag, n, self.ticks_ms() & 0xFFFF)
+        fill += _HEADER
+        for k in range(n):
+            buf[fill + k] = data[k]
+        self.fill = fill + n
+        self.records += 1  # wrapped once a second, by stats()
+        self.bytes += n
+
+    def record_byte(self, tag, byte):
+        """A record of one byte (a realtime byte put straight into a PIO transmitter)."""
+        if self.gap and not self._gap_record():
+            self.gap += 1
+            return
+        fill = self.fill
+        if fill + _HEADER + 1 > SIZE:
+            self.gap += 1
+            return
+        pack_into("<BBHB", self.buf, fill, tag, 1, self.ticks_ms() & 0xFFFF, byte)
+        self.fill = fill + _HEADER + 1
+        self.records += 1
+        self.bytes += 1
+
+    def _start(self, tag, length):
+        """Room for a record of `length` payload bytes: its header written, the offset of
+        its payload; -1 when it does not fit."""
+        fill = self.fill
+        if fill + _HEADER + length > SIZE:
+            return -1
+        buf = self.buf
+        t = self.ticks_ms()
+        buf[fill] = tag
+        buf[fill + 1] = length
+        buf[fill + 2] = t & 0xFF
+        buf[fill + 3] = (t >> 8) & 0xFF
+        self.fill = fill + _HEADER + length
+        return fill + _HEADER
+
+    def _gap_record(self):
+        """Say how many records were given up; True once said (then records go again)."""
+        at = self._start(TAG_GAP, 4)
+        if at < 0:
+            return False
+        pack_into("<I", self.buf, at, self.gap)
+        self.given_up = (self.given_up + self.gap) & 0x3FFFFFFF
+        self.gap = 0
+        return True
+
+    def stats(self, preset, parse_errors, outputs):
+        """The counters record: time, preset, parse errors, RX overflow (unknown on the box),
+        records given up, then per output in OUTPUT_NAMES order: given up, of them SysEx,
+        coalesced."""
+        if self.gap and not self._gap_record():
+            self.gap += 1
+            return
+        count = len(outputs)
+        at = self._start(TAG_STATS, 18 + 12 * count)
+        if at < 0:
+            self.gap += 1
+            return
+        buf = self.buf
+        self.records &= 0x3FFFFFFF
+        self.bytes &= 0x3FFFFFFF
+        pack_into("<I", buf, at, self.ticks_ms())
+        buf[at + 4] = preset
+        pack_into("<I", buf, at + 5, parse_errors)
+        pack_into("<I", buf, at + 9, UNKNOWN)
+        pack_into("<I", buf, at + 13, self.given_up)
+        buf[at + 17] = count
+        at += 18
+        for out in outputs:
+            pack_into("<I", buf, at, out.drops + out.rt_drops)
+            pack_into("<I", buf, at + 4, out.sysex_drops)
+            pack_into("<I", buf, at + 8, out.coalesced)
+            at += 12
+
+    # ---- the channel ----------------------------------------------------------------
+
+    def hello(self):
+        at = self._start(TAG_HELLO, 8)
+        buf = self.buf
+        for k in range(4):
+            buf[at + k] = MAGIC[k]
+        pack_into("<I", buf, at + 4, self.ticks_ms())
+
+    def pump(self):
+        """Hand the host what it takes now, in whole steps; never blocks (write_timeout 0).
+        False once the host has closed the channel."""
+        serial = self.serial
+        if not serial.connected:
+            return False
+        fill = self.fill
+        if not fill:
+            return True
+        buf = self.buf
+        while fill & (_STEP - 1):
+            buf[fill] = TAG_PAD
+            fill += 1
+        self.pumps = (self.pumps + 1) & 0x3FFFFFFF
+        wrote = serial.write(self.views[fill // _STEP])
+        if not wrote:
+            wrote = 0
+        if wrote >= fill:
+            self.fill = 0
+            return True
+        # A short write: the rest goes first next time (it ends on a record boundary).
+        left = fill - wrote
+        for k in range(left):
+            buf[k] = buf[wrote + k]
+        self.fill = left
+        return True
+
+    def reset(self):
+        """The channel opened or closed: an empty buffer, no debt of given-up records."""
+        self.fill = 0
+        self.gap = 0
+        self.given_up = 0
+
+    # ---- wiring (app.App.attach_monitor) --------------------------------------------
+
+    def attach(self, uart_feeds, other_feeds, uart_sources, other_sources, outputs):
+        """Make the taps once: the app's feed lists (changed in place when the channel
+        opens or closes), the input index of each feed, and the outputs (with their
+        index in OUTPUT_NAMES: (output, index) pairs)."""
+        self.uart_feeds = uart_feeds
+        self.other_feeds = other_feeds
+        self.plain = (tuple(uart_feeds), tuple(other_feeds))
+        self.tapped = (
+            tuple((uart, InputTap(self, TAG_IN + source, feed).feed)
+                  for (uart, feed), source in zip(uart_feeds, uart_sources)),
+            tuple((port, InputTap(self, TAG_IN + source, feed).feed, parser)
+                  for (port, feed, parser), source in zip(other_feeds, other_sources)),
+        )
+        self.outputs = tuple(out for out, _ in outputs)
+        for out, index in outputs:
+            out.mon_tag = TAG_OUT + index
+
+    def open(self):
+        """The host opened the channel: a hello, then every input and output recorded."""
+        self.reset()
+        self.opens = (self.opens + 1) & 0x3FFFFFFF
+        self.serial.reset_output_buffer()
+        self.hello()
+        self._swap(self.tapped)
+        for out in self.outputs:
+            out.mon = self
+        self.on = True
+
+    def close(self):
+        """The host closed it: the loop's own feeds and no output taps again."""
+        self.on = False
+        self._swap(self.plain)
+        for out in self.outputs:
+            out.mon = None
+        self.reset()
+
+    def _swap(self, feeds):
+        uart_feeds, other_feeds = feeds
+        for k in range(len(uart_feeds)):
+            self.uart_feeds[k] = uart_feeds[k]
+        for k in range(len(other_feeds)):
+            self.other_feeds[k] = other_feeds[k]
