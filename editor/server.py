@@ -9,6 +9,9 @@
     POST /api/open         a presets file's bytes (header X-Filename): the document, messages
     POST /api/try          {"text", "filename", "preset", "source", ...}: report and plots
     POST /api/save         {"text", "drive", "name"}: written onto the drive, or refused
+    POST /api/monitor/start {"source": "box"|"sim", ...}: the Monitor's feed (monitorfeed.py)
+    GET  /api/monitor/poll ?since=N: its events from number N on, and its state
+    POST /api/monitor/stop the feed ends (the box's port is closed)
 
 A refusal is {"error": message, "details": [...]} with a 4xx status, and changes nothing.
 Requests must name this server's own loopback address as Host (a page elsewhere cannot
@@ -28,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from editor import document, drive, tryit
+from editor import document, drive, monitorfeed, tryit
 from editor.document import Problem
 
 HOST = "127.0.0.1"  # never another interface: the API writes files
@@ -76,7 +79,18 @@ POST_JSON_API = {
     ),
     "/api/try": _try,
     "/api/save": lambda body: drive.save(_text(body), body.get("drive"), body.get("name")),
+    "/api/monitor/start": monitorfeed.start,
+    "/api/monitor/stop": monitorfeed.stop,
 }
+
+
+def _since(query: str) -> int:
+    from urllib.parse import parse_qs
+
+    try:
+        return max(0, int(parse_qs(query).get("since", ["0"])[0]))
+    except ValueError:
+        raise Problem("since must be a whole number") from None
 
 
 class EditorServer(ThreadingHTTPServer):
@@ -165,6 +179,9 @@ class Handler(BaseHTTPRequestHandler):
             self._static(path[len("/static/") :])
         elif path in GET_API:
             self._call(GET_API[path], self.server)
+        elif path == "/api/monitor/poll":
+            query = urlsplit(self.path).query
+            self._call(lambda: monitorfeed.poll(_since(query)))
         else:
             self._json(404, {"error": "no such page: %s" % path, "details": []})
 

@@ -183,3 +183,50 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
     expect(presets.nth(0)).to_contain_text("Studio live")
     assert snapshot(drive) == before
     assert errors == []
+
+
+def test_monitor_try_it_lanes_counters_pause_clear_filter(browser, editor_url):
+    """The Monitor with no box: "Watch the box" says so in one line; Try it fills the
+    lanes from the simulated box's monitor stream, with rates and counters; pause holds
+    the lanes, clear empties them, the type filter and the port boxes narrow them."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(editor_url)
+    expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    checked(page)
+    section = page.locator("#monitor")
+    expect(page.locator("#monitor-lanes .lane")).to_have_count(10)
+
+    page.locator("#monitor-box").click()  # no box on a test machine
+    expect(section).to_have_attribute("data-state", "refused")
+    expect(page.locator("#monitor-state")).to_contain_text("Try it plays the simulator")
+
+    page.locator("#try-seconds").fill("3")
+    page.locator("#monitor-sim").click()
+    lane_a = page.locator("#lane-in-A li")
+    expect(lane_a.filter(has_text="clock").first).to_be_visible()
+    expect(page.locator("#lane-out-3 li").filter(has_text="note_on").first).to_be_visible()
+    expect(page.locator("#monitor-counters")).to_have_attribute("data-preset", "1")
+    expect(page.locator("#monitor-counters")).to_contain_text("parse errors 0")
+    expect(page.locator("#lane-in-A .rate")).not_to_have_text("0/s")
+
+    # pause: the lanes stand still while the box goes on
+    page.locator("#monitor-pause").click()
+    held = lane_a.count()
+    page.wait_for_timeout(600)  # a state to hold for a while, not a wait for one
+    assert lane_a.count() == held
+    page.locator("#monitor-pause").click()
+
+    # clear, then only note-ons; out 1 (clock only in the studio) unticked and hidden
+    page.locator("#monitor-type").select_option("note_on")
+    page.locator("#monitor-clear").click()
+    expect(page.locator("#lane-out-4 li").first).to_contain_text("note_on")
+    assert page.locator("#monitor-lanes li").filter(has_text="clock").count() == 0
+    page.locator("#monitor-ports input[data-lane='out-1']").uncheck()
+    expect(page.locator("#lane-out-1")).to_be_hidden()
+    shot(page, "editor-monitor.png")
+    page.locator("#monitor-stop").click()
+    expect(section).to_have_attribute("data-state", "stopped")
+    assert not errors, errors
