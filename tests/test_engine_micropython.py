@@ -170,3 +170,38 @@ def test_engine_runs_with_the_heap_locked(guest):
 def test_heap_lock_really_catches_an_allocation(guest):
     with pytest.raises(mprun.GuestError, match="MemoryError"):
         guest.run_locked("ports[0].log = bytearray(8)")
+
+
+def test_transforms_and_a_presets_sends_run_with_the_heap_locked():
+    # Preset 5 (Split): keys, transpose, velocity and channel moves on the rare path, and the
+    # preset's sends queued by send_step(), first unlocked, then again with the heap locked;
+    # the guest's output equals CPython's.
+    split = [p["name"] for p in SHIPPED_PRESETS["presets"]].index("Split")
+    keys = hexs("94 30 64 94 48 50 a4 30 10 e4 00 50 b4 01 40 84 30 00 84 48 00")
+    setup = ("t_feed = FeedIn(bytearray(%r), 3)\n"
+             "t_feeds = [t_feed]\n"
+             "t_app, t_ports = build(%r, [('B', t_feed)], 512)\n" % (keys, config_text()))
+    step = ("t_app.router.request_preset(%d)\nfor _ in range(4):\n    t_app.router.send_step()\n"
+            "run_until_drained(t_app, t_feeds)" % split)
+    with mprun.MicroPython() as guest:  # a session of its own: the module's heap is full
+        guest.run(ENGINE_SETUP)
+        guest.run(RECORDING_SETUP)
+        guest.run(setup)
+        guest.run(step)  # first use of every path
+        guest.run("clear_logs(t_ports)")
+        guest.run_locked(step)  # raises GuestError on MemoryError
+        out, _ = guest.run("print(logs(t_ports))")
+    locked = ast.literal_eval(out.strip())
+    ns: dict = {}
+    exec(ENGINE_SETUP + RECORDING_SETUP + setup, ns)
+    exec(step, ns)
+    ns["clear_logs"](ns["t_ports"])
+    exec(step, ns)
+    assert locked == ns["logs"](ns["t_ports"])
+    minitaur, _ = parse_din(bytes(locked[3]))
+    rev2, _ = parse_din(bytes(locked[2]))
+    # (poly pressure is not among the Split routes' types)
+    assert minitaur == [hexs("c0 05"), hexs("90 3c 64"), hexs("e0 00 50"), hexs("b0 01 40"),
+                        hexs("80 3c 00")]
+    assert rev2 == [hexs("b2 00 00"), hexs("b2 20 01"), hexs("c2 0c"), hexs("92 48 50"),
+                    hexs("e2 00 50"), hexs("b2 01 40"), hexs("82 48 00")]

