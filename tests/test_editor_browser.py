@@ -75,7 +75,7 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
 
     # the studio presets as matrices, with the panel labels and device names
     presets = page.get_by_test_id("preset")
-    expect(presets).to_have_count(4)
+    expect(presets).to_have_count(5)
     expect(presets.nth(0)).to_contain_text("P1")
     expect(presets.nth(0)).to_contain_text("Studio")
     expect(page.locator("#matrix thead")).to_contain_text("Rev2")
@@ -119,10 +119,10 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
     name.press("Enter")
     expect(presets.nth(0)).to_contain_text("Studio live")
     page.get_by_role("button", name="+ Add preset").click()
-    expect(presets).to_have_count(5)
-    expect(presets.nth(4)).to_contain_text("FN+P1")
-    expect(presets.nth(4).locator(".badge.error")).to_have_text("1")  # a preset with no routes
-    page.get_by_role("button", name="Delete Preset 5").click()
+    expect(presets).to_have_count(6)
+    expect(presets.nth(5)).to_contain_text("FN+P2")
+    expect(presets.nth(5).locator(".badge.error")).to_have_text("1")  # a preset with no routes
+    page.get_by_role("button", name="Delete Preset 6").click()
     page.get_by_role("button", name="Move Keystep > Rev2 up").click()
     expect(presets.nth(1)).to_contain_text("Keystep > Rev2")
     expect(presets.nth(2)).to_contain_text("Keystep > Minitaur")
@@ -165,7 +165,7 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
     assert doc["presets"][0]["name"] == "Studio live"
     assert doc["presets"][0]["routes"][6] == {"from": "USB", "to": ["6"], "channels": [10]}
     assert [p["name"] for p in doc["presets"]] == [
-        "Studio live", "Keystep > Rev2", "Keystep > Minitaur", "Everything"]
+        "Studio live", "Keystep > Rev2", "Keystep > Minitaur", "Everything", "Split"]
 
     drive = make_drive(tmp_path / "CIRCUITPY", presets=b"{}")
     page.get_by_label("CIRCUITPY drive").fill(str(drive))
@@ -182,6 +182,75 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
     expect(page.locator("#status")).to_contain_text("notes.json is not JSON")
     expect(presets.nth(0)).to_contain_text("Studio live")
     assert snapshot(drive) == before
+    assert errors == []
+
+
+def test_split_transpose_velocity_and_sends(browser, editor_url, tmp_path):
+    """The Split preset: its keys shown as note names, a transpose mistyped and the checker's
+    line at the field, the velocity range, a send's program, Try it through it, saved."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(editor_url)
+    expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    checked(page)
+    presets = page.get_by_test_id("preset")
+    presets.nth(4).click()
+    expect(presets.nth(4)).to_contain_text("Split")
+    expect(page.get_by_test_id("cell-B-4")).to_contain_text("C-1..B3 +12")
+    expect(page.get_by_test_id("cell-B-3")).to_contain_text("C4..G9 vel30..110")
+
+    page.get_by_test_id("cell-B-4").click()
+    expect(page.get_by_label("Lowest key")).to_have_value("C-1")
+    expect(page.get_by_label("Highest key")).to_have_value("B3")
+    transpose = page.get_by_label("Transpose", exact=True)
+    expect(transpose).to_have_value("12")
+    transpose.fill("49")
+    transpose.press("Enter")
+    inline = page.locator("#panel .inline-msg.error")
+    expect(inline).to_contain_text("presets[4].routes[2].transpose: 49 is outside -48..48")
+    transpose.fill("24")
+    transpose.press("Enter")
+    checked(page)
+    expect(inline).to_have_count(0)
+    high = page.get_by_label("Highest key")
+    high.fill("59")  # a number is kept as its name
+    high.press("Enter")
+    checked(page)
+    expect(high).to_have_value("B3")
+    expect(page.get_by_test_id("cell-B-4")).to_contain_text("C-1..B3 +24")
+
+    page.get_by_test_id("cell-B-3").click()
+    expect(page.get_by_label("Lowest velocity")).to_have_value("30")
+    expect(page.get_by_label("Highest velocity")).to_have_value("110")
+
+    page.locator("#sends-box summary").click()
+    sends = page.get_by_test_id("send")
+    expect(sends).to_have_count(2)
+    program = sends.nth(1).get_by_label("Send program")
+    program.fill("7")
+    program.press("Enter")
+    checked(page)
+    expect(sends.nth(1)).to_contain_text("the synth's 8")
+    shot(page, "editor-split.png")
+
+    page.get_by_label("for").fill("2")
+    page.get_by_role("button", name="Play it through the box").click()
+    result = page.locator("#try-result")
+    expect(result).to_have_attribute("data-state", "done", timeout=WAIT_MS)
+    expect(result).to_contain_text("5 Split")
+    expect(page.get_by_test_id("try-output-4")).to_contain_text("program change ch1")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").click()
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    download.value.save_as(saved / "presets.json")
+    assert run_check(saved).returncode == 0
+    split = json.loads((saved / "presets.json").read_text())["presets"][4]
+    assert split["routes"][2]["transpose"] == 24 and split["routes"][2]["keys"] == ["C-1", "B3"]
+    assert split["send"][1] == {"to": ["4"], "channel": 1, "program": 7}
     assert errors == []
 
 

@@ -891,6 +891,7 @@ function wire() {
   $("#download").addEventListener("click", download);
   $("#write-drive").addEventListener("click", writeDrive);
   $("#add-preset").addEventListener("click", addPreset);
+  $("#add-send").addEventListener("click", addSend);
   $("#preset-name").addEventListener("change", (e) => renamePreset(e.target.value));
   $("#preset-name").addEventListener("keydown", (e) => { if (e.key === "Enter") e.target.blur(); });
   $("#try-run").addEventListener("click", tryIt);
