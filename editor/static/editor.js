@@ -17,7 +17,10 @@ const state = {
   saved: "",
 };
 
-const ROUTE_KEYS = ["from", "to", "types", "channels", "to_channel", "follow"];
+const ROUTE_KEYS = ["from", "to", "types", "channels", "to_channel", "follow",
+  "keys", "transpose", "velocity", "cc_map"];
+const NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+const PITCHES = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 };
 const CHANNELS = Array.from({ length: 16 }, (_, i) => i + 1);
 
 // ---- small helpers ------------------------------------------------------------------
@@ -175,6 +178,7 @@ function render() {
   $("#undo").disabled = state.undo.length === 0;
   renderPresets();
   renderPresetHead();
+  renderSends();
   renderMatrix();
   renderRoutes();
   renderPanel();
@@ -239,6 +243,47 @@ function channelText(list) {
   return Array.isArray(list) ? list.join(",") : String(list);
 }
 
+// Notes as presets.json writes them: 0..127 or a name with C4 = 60 (C-1 = 0, G9 = 127).
+function noteName(n) {
+  return NOTE_NAMES[n % 12] + (Math.floor(n / 12) - 1);
+}
+
+function noteNumber(value) {
+  if (typeof value === "number") return Number.isInteger(value) && value >= 0 && value <= 127 ? value : null;
+  const m = typeof value === "string" ? value.match(/^([A-Ga-g])([#b]?)(-1|[0-9])$/) : null;
+  if (!m) return null;
+  const n = 12 * (Number(m[3]) + 1) + PITCHES[m[1].toUpperCase()] + (m[2] === "#" ? 1 : m[2] === "b" ? -1 : 0);
+  return n >= 0 && n <= 127 ? n : null;
+}
+
+// What a key end shows: its name, whatever the file holds (a number is shown as its name).
+function keyText(value) {
+  const n = noteNumber(value);
+  if (n === null) return value === undefined ? "" : String(value);
+  return typeof value === "string" ? value : noteName(n);
+}
+
+// The text typed for a key end as the file keeps it: a name (numbers become names).
+function keyValue(text) {
+  const t = text.trim();
+  if (/^\d+$/.test(t) && Number(t) <= 127) return noteName(Number(t));
+  return /^-?\d+$/.test(t) ? Number(t) : t;
+}
+
+function transformText(route) {
+  const parts = [];
+  if (Array.isArray(route.keys)) parts.push(keyText(route.keys[0]) + ".." + keyText(route.keys[1]));
+  if (route.transpose) parts.push((route.transpose > 0 ? "+" : "") + route.transpose);
+  const v = route.velocity;
+  if (v && typeof v === "object") {
+    parts.push(v.fixed !== undefined ? "vel" + v.fixed : "vel" + v.min + ".." + v.max);
+  }
+  if (route.cc_map && typeof route.cc_map === "object") {
+    parts.push(Object.entries(route.cc_map).map(([a, b]) => "cc" + a + ">" + b).join(","));
+  }
+  return parts.join(" ");
+}
+
 // One route in a matrix cell, in tools/check.py's short codes: "pb+mw follow A:2,3".
 function routeLabel(route) {
   let label = "all";
@@ -252,6 +297,8 @@ function routeLabel(route) {
   if (route.follow && typeof route.follow === "object") {
     label += " follow " + route.follow.input + ":" + channelText(route.follow.channels);
   }
+  const changes = transformText(route);
+  if (changes) label += " " + changes;
   return label;
 }
 
@@ -342,6 +389,10 @@ function renderPanel() {
       channelsField(route, base),
       toChannelField(route, base),
       followField(route, base),
+      keysField(route, base),
+      transposeField(route, base),
+      velocityField(route, base),
+      ccMapField(route, base),
       unknownKeys(route, base),
       el("div", { class: "panel-actions" },
         state.cell && Array.isArray(route.to) && route.to.includes(state.cell.output) && route.to.length > 1
@@ -475,6 +526,172 @@ function followField(route, base) {
         channelsInput(follow.channels, "Follow channels", (list) => { follow.channels = list; edited(); })))
       : null,
     el("p", { class: "hint", text: "For a keyboard's pitch bend and mod wheel: they bend whichever part the sequencer played last." }));
+}
+
+function numberOrText(text) {
+  const t = text.trim();
+  return /^-?\d+$/.test(t) ? Number(t) : t;
+}
+
+function numberInput(value, label, onchange, attrs = {}) {
+  return el("input", Object.assign({
+    class: "number", value: value === undefined ? "" : String(value), "aria-label": label,
+    onkeydown: (e) => { if (e.key === "Enter") e.target.blur(); },
+    onchange: (e) => onchange(e.target.value),
+  }, attrs));
+}
+
+function keysField(route, base) {
+  const on = route.keys !== undefined;
+  const keys = Array.isArray(route.keys) ? route.keys : [];
+  const keyInput = (i, label) => el("label", { "data-path": base + ".keys[" + i + "]" }, label,
+    el("input", { class: "note", value: keyText(keys[i]), "aria-label": label === "from " ? "Lowest key" : "Highest key",
+      placeholder: i ? "G9" : "C-1",
+      onkeydown: (e) => { if (e.key === "Enter") e.target.blur(); },
+      onchange: (e) => { keys[i] = keyValue(e.target.value); route.keys = keys; edited(); } }));
+  return field("Keys", base + ".keys",
+    el("label", {}, el("input", { type: "checkbox", checked: on, "aria-label": "Only some keys",
+      onchange: (e) => {
+        if (e.target.checked) route.keys = ["C-1", "G9"];
+        else delete route.keys;
+        edited();
+      } }), "Only some keys (a split)"),
+    on ? el("div", { class: "keys" }, keyInput(0, "from "), keyInput(1, " to ")) : null,
+    el("p", { class: "hint", text: "Note names with C4 = 60 (C-1 is 0, G9 is 127; C#4, Db4) or numbers 0..127, on the key played. Notes and poly pressure only." }));
+}
+
+function transposeField(route, base) {
+  return field("Transpose", base + ".transpose",
+    numberInput(route.transpose, "Transpose", (text) => {
+      const value = numberOrText(text);
+      if (value === 0 || value === "") delete route.transpose;
+      else route.transpose = value;
+      edited();
+    }, { placeholder: "0", size: 4 }),
+    " semitones",
+    el("p", { class: "hint", text: "-48..48 (12 is an octave up). A note pushed past 0..127 is not sent." }));
+}
+
+function velocityField(route, base) {
+  const v = route.velocity && typeof route.velocity === "object" ? route.velocity : null;
+  const mode = !v ? "played" : v.fixed !== undefined ? "fixed" : "scaled";
+  const set = (key, text) => { v[key] = numberOrText(text); edited(); };
+  return field("Velocity", base + ".velocity",
+    el("select", { "aria-label": "Velocity", onchange: (e) => {
+      if (e.target.value === "played") delete route.velocity;
+      else if (e.target.value === "fixed") route.velocity = { fixed: 100 };
+      else route.velocity = { min: 1, max: 127 };
+      edited();
+    } },
+    el("option", { value: "played", selected: mode === "played", text: "as played" }),
+    el("option", { value: "fixed", selected: mode === "fixed", text: "fixed" }),
+    el("option", { value: "scaled", selected: mode === "scaled", text: "scaled into a range" })),
+    mode === "fixed" ? el("label", { "data-path": base + ".velocity.fixed" }, " at ",
+      numberInput(v.fixed, "Fixed velocity", (t) => set("fixed", t), { size: 4 })) : null,
+    mode === "scaled" ? el("span", {},
+      el("label", { "data-path": base + ".velocity.min" }, " from ",
+        numberInput(v.min, "Lowest velocity", (t) => set("min", t), { size: 4 })),
+      el("label", { "data-path": base + ".velocity.max" }, " to ",
+        numberInput(v.max, "Highest velocity", (t) => set("max", t), { size: 4 }))) : null,
+    el("p", { class: "hint", text: "Note-on velocities 1..127; a note-off keeps its own." }));
+}
+
+function ccMapText(map) {
+  return map && typeof map === "object" ? Object.entries(map).map(([a, b]) => a + ">" + b).join(", ") : "";
+}
+
+function ccMapField(route, base) {
+  return field("CC numbers", base + ".cc_map",
+    el("input", { class: "ccmap", value: ccMapText(route.cc_map), "aria-label": "CC map",
+      placeholder: "e.g. 74>71, 1>2",
+      onkeydown: (e) => { if (e.key === "Enter") e.target.blur(); },
+      onchange: (e) => {
+        const map = {};
+        for (const part of e.target.value.split(/[\s,]+/).filter(Boolean)) {
+          const m = part.match(/^([^>]+)>(.+)$/);
+          if (m) map[m[1].trim()] = numberOrText(m[2]);
+          else map[part] = null;
+        }
+        if (Object.keys(map).length) route.cc_map = map;
+        else delete route.cc_map;
+        edited();
+      } }),
+    el("p", { class: "hint", text: "in>out pairs: 74>71 sends CC 74 as CC 71. Types match the CC as it comes in." }));
+}
+
+// ---- a preset's sends --------------------------------------------------------------
+
+function renderSends() {
+  const preset = currentPreset();
+  const box = $("#sends-box");
+  box.hidden = !preset;
+  if (!preset) return;
+  const base = "presets[" + state.preset + "].send";
+  box.dataset.path = base;
+  const sends = Array.isArray(preset.send) ? preset.send : [];
+  $("#sends-count").textContent = sends.length ? "(" + sends.length + ")" : "";
+  $("#sends").replaceChildren(...sends.map((entry, i) => sendRow(preset, entry, base + "[" + i + "]", i)));
+}
+
+function sendRow(preset, entry, base, i) {
+  const to = Array.isArray(entry.to) ? entry.to : [];
+  const setNumber = (key, text) => {
+    const value = numberOrText(text);
+    if (value === "") delete entry[key];
+    else entry[key] = value;
+    edited();
+  };
+  const bank = Array.isArray(entry.bank) ? entry.bank : null;
+  const ccs = Array.isArray(entry.cc) ? entry.cc : [];
+  return el("div", { class: "send", "data-path": base, "data-testid": "send" },
+    el("span", { "data-path": base + ".to" }, "to ",
+      state.meta.outputs.map((out) => el("label", { class: "out" },
+        el("input", { type: "checkbox", checked: to.includes(out), "aria-label": "Send to " + out,
+          onchange: (e) => {
+            entry.to = e.target.checked ? to.concat([out]) : to.filter((o) => o !== out);
+            edited();
+          } }), out))),
+    el("label", { "data-path": base + ".channel" }, " on channel ",
+      numberInput(entry.channel, "Send channel", (t) => setNumber("channel", t), { size: 3 })),
+    el("label", { "data-path": base + ".bank" }, " bank ",
+      numberInput(bank ? bank[0] : undefined, "Bank MSB", (t) => {
+        if (t.trim() === "") delete entry.bank;
+        else entry.bank = [numberOrText(t), bank ? bank[1] : 0];
+        edited();
+      }, { size: 3, placeholder: "MSB" }),
+      numberInput(bank ? bank[1] : undefined, "Bank LSB", (t) => {
+        if (bank) { bank[1] = numberOrText(t); edited(); }
+      }, { size: 3, placeholder: "LSB", disabled: !bank })),
+    el("label", { "data-path": base + ".cc" }, " CCs ",
+      el("input", { class: "ccs", value: ccs.map((p) => Array.isArray(p) ? p.join("=") : String(p)).join(", "),
+        "aria-label": "Send CCs", placeholder: "74=64",
+        onkeydown: (e) => { if (e.key === "Enter") e.target.blur(); },
+        onchange: (e) => {
+          const pairs = e.target.value.split(/[\s,]+/).filter(Boolean).map((p) => {
+            const m = p.match(/^([^=]+)=(.+)$/);
+            return m ? [numberOrText(m[1]), numberOrText(m[2])] : [p];
+          });
+          if (pairs.length) entry.cc = pairs;
+          else delete entry.cc;
+          edited();
+        } })),
+    el("label", { "data-path": base + ".program" }, " program ",
+      numberInput(entry.program, "Send program", (t) => setNumber("program", t), { size: 4 }),
+      el("small", { class: "hint", text: typeof entry.program === "number" ? " (the synth's " + (entry.program + 1) + ")" : "" })),
+    el("button", { type: "button", class: "danger", "aria-label": "Remove send " + (i + 1),
+      onclick: () => {
+        preset.send.splice(i, 1);
+        if (!preset.send.length) delete preset.send;
+        edited();
+      } }, "✕"));
+}
+
+function addSend() {
+  const preset = currentPreset();
+  if (!preset) return;
+  if (!Array.isArray(preset.send)) preset.send = [];
+  preset.send.push({ to: ["1"], channel: 1, program: 0 });
+  edited();
 }
 
 function unknownKeys(route, base) {
