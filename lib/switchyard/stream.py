@@ -60,7 +60,7 @@ class StreamParser:
             # and the data byte that completes a message, are taken without loading and
             # storing the whole parser state.
             b = buf[0]
-            if b >= _REALTIME_FIRST:
+            if b >= _REALTIME_FIRST:  # rule 1 (F9/FD: rule 5)
                 if STATUS_TYPE[b - 0x80] == T_NONE:
                     self.undefined += 1
                 else:
@@ -94,8 +94,8 @@ class StreamParser:
                     self.sysex_bytes += i - start
                     sink.sysex_data(source, buf, start, i)
                 elif not status:
-                    self.stray_data += 1  # no status yet, or a break's 0x00 bytes
-                elif have == 1:
+                    self.stray_data += 1  # rules 5, 6: no status yet, or a break's 0x00 bytes
+                elif have == 1:  # rule 2: also a running-status message's second data byte
                     have = 0
                     sink.message(source, status, data1, b)
                     if status >= _SYSTEM_FIRST:
@@ -117,13 +117,13 @@ class StreamParser:
                     if status >= _SYSTEM_FIRST:
                         status = 0
                 continue
-            if b >= _REALTIME_FIRST:
+            if b >= _REALTIME_FIRST:  # rule 1: at once, the pending message kept
                 if STATUS_TYPE[b - 0x80] == T_NONE:
-                    self.undefined += 1
+                    self.undefined += 1  # rule 5: F9, FD
                 else:
                     sink.realtime(source, b)
                 continue
-            # A non-realtime status byte.
+            # A non-realtime status byte: it ends a SysEx (rule 4).
             if in_sysex:
                 in_sysex = False
                 self.in_sysex = False
@@ -135,7 +135,7 @@ class StreamParser:
                 self.sysex_cut += 1
                 sink.sysex_end(source, False)
             elif have:
-                self.aborted += 1  # a status with none or part of its data bytes
+                self.aborted += 1  # rule 3: a status with none or part of its data bytes
             have = 0
             if b < _SYSTEM_FIRST:
                 status = b
@@ -147,7 +147,8 @@ class StreamParser:
                     continue
                 have = -1  # pending until its data bytes come
                 continue
-            # System common, SysEx, stray F7 or undefined F4/F5: all cancel running status.
+            # System common, SysEx, stray F7 or undefined F4/F5: all cancel running status
+            # (rules 5, 7).
             status = 0
             if b == _SYSEX:
                 in_sysex = True
@@ -156,7 +157,7 @@ class StreamParser:
                 self.sysex_mark = -1
                 sink.sysex_start(source)
             elif b == _SYSEX_END:
-                self.stray_end += 1
+                self.stray_end += 1  # rule 5: a stray F7 is dropped
             elif STATUS_TYPE[b - 0x80] == T_NONE:
                 self.undefined += 1
             else:
