@@ -1,7 +1,8 @@
 """The independent model of what a MIDI stream carries and where the box must send it.
 
 Tests and the soak benchmark compare what the firmware puts on its outputs with this, so it
-is written from DESIGN.md and mido, not from lib/switchyard:
+is written from docs/ARCHITECTURE.md (its stream, merge and "When an output is full" rules),
+the preset rules of docs/PRESETS.md and mido, not from lib/switchyard:
 - valid_messages(): the messages and realtime bytes a stream carries (mido's parse, with
   the documented adjustments where mido departs from the MIDI 1.0 rules we implement);
 - RouteOracle: which outputs get which bytes, from a presets document;

@@ -1,4 +1,4 @@
-"""switchyard.merge: the output side (DESIGN.md "Merge and timing rules"), through a real App on
+"""switchyard.merge: the output side (docs/ARCHITECTURE.md "Merge and timing rules"), through a real App on
 fake ports: whole messages, realtime priority, SysEx holding its output, drops, running
 status, slow and absent USB hosts, and the PIO path's realtime lane and DMA batches. Ends with
 the random-streams property: whatever A and B send, every output carries exactly the valid
