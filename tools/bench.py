@@ -680,6 +680,74 @@ def simulate(seconds: float, load_seconds: float) -> dict:
     return result
 
 
+def _studio_sim(seconds: float, **monitor):
+    """The studio scenario on preset 1 with the monitor as asked: (summary, report)."""
+    import contextlib
+    import io
+
+    from sim import scenario
+    from sim.cli import studio_report
+    from sim.runner import Simulation
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        sim = Simulation(presets_path=REPO / "presets.json", preset=1, **monitor)
+        sim.play("A", scenario.digitakt(seconds))
+        sim.play("B", scenario.keystep(seconds - 0.5))
+        sim.run()
+    devices = json.loads((REPO / "presets.json").read_text()).get("devices", {})
+    report = studio_report(sim, devices)
+    return report["summary"], report
+
+
+def simulate_monitor(seconds: float, load_seconds: float) -> dict:
+    """The monitor's cost at the studio load and at full load (issue 23's targets): the
+    channel enabled but closed, against boot.py without it; open and read by a fast host;
+    read by a slow one (2 KB/s: the monitor gives up its own records, never MIDI)."""
+    result: dict = {}
+    runs = {
+        "monitor_off": {},
+        "monitor_closed": {"monitor": True, "monitor_open": False},
+        "monitor_open": {"monitor": True},
+        "monitor_slow_host": {"monitor": True, "monitor_bytes_per_ms": 2},
+    }
+    for name, kwargs in runs.items():
+        s, report = _studio_sim(seconds, **kwargs)
+        result[name] = {
+            "cpu_busy_fraction": s["cpu_busy_fraction"],
+            "latency_us": _pick(report["latency_us"]),
+            "added_delay_us": _pick(report["added_delay_us"]),
+            "clock_jitter_us": _pick(report["clock_jitter_us"]),
+            "drops": s["drops"],
+            "rx_overflow": s["rx_overflow"],
+            "monitor": s["monitor"],
+        }
+    off, opened = result["monitor_off"], result["monitor_open"]
+    result["monitor_cpu_busy_ratio"] = round(
+        opened["cpu_busy_fraction"] / off["cpu_busy_fraction"], 3)
+    result["monitor_latency_p99_added_us"] = (
+        opened["latency_us"]["p99"] - off["latency_us"]["p99"])
+    result["monitor_closed_identical"] = (
+        result["monitor_closed"]["latency_us"] == off["latency_us"]
+        and result["monitor_closed"]["cpu_busy_fraction"] == off["cpu_busy_fraction"])
+    # Full load (both inputs at 100 % of the wire, fanned out to two outputs each), open.
+    fanout = [{"from": "A", "to": ["1", "3"]}, {"from": "B", "to": ["2", "4"]}]
+    for name, routes in (("monitor_load_fanout", fanout),
+                         ("monitor_load_merged", [{"from": "A", "to": ["1"]},
+                                                  {"from": "B", "to": ["1"]}])):
+        sim = _full_load(routes, load_seconds, monitor=True)
+        s = sim.summary()
+        result[name] = {
+            "drops": s["drops"] if name == "monitor_load_fanout" else None,
+            "given_up_by_policy": {k: v for k, v in s["outputs"]["1"].items()},
+            "rx_overflow": s["rx_overflow"],
+            "cpu_busy_fraction": s["cpu_busy_fraction"],
+            "monitor": s["monitor"],
+        }
+    result["monitor_seconds"] = seconds
+    result["monitor_load_seconds"] = load_seconds
+    return result
+
+
 def _scaled_cost(scale: float):
     """sim/cost_model.json with every cost `scale` times as high (a slower or faster CPU)."""
     from sim.cost import CostModel
@@ -712,14 +780,14 @@ def _studio(seconds: float, cost=None) -> dict:
     return run_studio(seconds, cost)[1]
 
 
-def _full_load(routes: list, seconds: float, cost=None):
+def _full_load(routes: list, seconds: float, cost=None, **monitor):
     from sim import scenario
     from sim.runner import Simulation
 
     presets = Path(tempfile.mkdtemp(prefix="switchyard-load-")) / "presets.json"
     presets.write_text(json.dumps({"version": 1, "presets": [
         {"name": "load", "routes": routes}]}))
-    sim = Simulation(presets_path=presets, cost=cost)
+    sim = Simulation(presets_path=presets, cost=cost, **monitor)
     sim.play("A", scenario.full_load(seconds, channel=0))
     sim.play("B", scenario.full_load(seconds, channel=1))
     sim.run()
@@ -741,13 +809,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-update-model", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--soak-minutes", type=float, default=60.0,
                    help="tools/soak.py's virtual time (0: no soak)")
+    p.add_argument("--monitor-only", action="store_true",
+                   help="only the monitor's figures (measure_monitor, simulate_monitor)")
     args = p.parse_args(argv)
     t0 = time.time()
+    if args.monitor_only:
+        return _monitor_only(args)
     lib = _lib_with_adafruit()
     try:
         data = mixed_stream(400)
         results: dict = {}
         results.update(measure_engine(lib, data))
+        results.update(measure_monitor(lib, data))
         results["baseline_fuel_per_byte"] = round(measure_baseline(lib, mixed_stream(150)))
         results["ratio"] = round(results["baseline_fuel_per_byte"]
                                  / results["engine_fuel_per_byte"], 2)
@@ -776,6 +849,10 @@ def main(argv: list[str] | None = None) -> int:
         model["poll_fuel"],
         int(calibration["ns_per_fuel_clk_hz"]),
     )
+    # The monitor's terms are measured on their own (measure_monitor), not fitted.
+    cost.monitor_record_fuel = results["monitor_record_fuel"]
+    cost.monitor_byte_fuel = results["monitor_byte_fuel"]
+    cost.monitor_pump_fuel = results["monitor_pump_fuel"]
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     cost.save(out.with_name("cost_model.json"))  # the fit of this run, beside the results
@@ -787,11 +864,26 @@ def main(argv: list[str] | None = None) -> int:
     results["cost_model_fit"] = model["fit"]
     results["cost_model_standin_surplus"] = model["standin_surplus"]
     results.update(simulate(args.seconds, args.load_seconds))
+    results.update(simulate_monitor(args.seconds, args.load_seconds))
     if args.soak_minutes > 0:
         import soak  # tools/soak.py: an hour of the studio with garbage and pulled cables
 
         results["soak"] = soak.soak(args.soak_minutes * 60)
     results["bench_wall_seconds"] = round(time.time() - t0, 1)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+def _monitor_only(args) -> int:
+    lib = _lib_with_adafruit()
+    try:
+        results = measure_monitor(lib, mixed_stream(400))
+    finally:
+        shutil.rmtree(lib, ignore_errors=True)
+    results.update(simulate_monitor(args.seconds, args.load_seconds))
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return 0
