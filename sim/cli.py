@@ -121,6 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         % (s["end_us"] / 1e6, s["drops"], s["rx_overflow"], s["parse_errors"],
            len(s["preset_changes"]), args.out)
     )
+    if any(s["clocks"].values()):
+        print("clocks: " + ", ".join("out %s %d" % (name, n) for name, n in s["clocks"].items()))
     for name, o in s["outputs"].items():
         if o["drops"] or o["coalesced"]:
             print("  out %s full: %d messages given up (%d SysEx), %d values coalesced"

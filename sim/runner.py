@@ -17,6 +17,7 @@ from pathlib import Path
 from sim.chip import Chip
 from sim.clock import VirtualClock
 from sim.cost import CostModel
+from sim.doubles.vtime import monotonic_ns_at
 from sim.install import load_firmware
 
 INPUT_PORTS = ("A", "B", "USB")
@@ -182,6 +183,9 @@ class Simulation:
                 continue  # a looping Pico would start its next pass right away
             # Nothing moved: jump to the next thing that can happen.
             nxt = clock.next_event_us()
+            due = self._own_clock_due_us(dt)
+            if due is not None and (nxt is None or due < nxt):
+                nxt = due
             wake = app.next_wake_ms()
             if wake is not None:
                 wake_us = self._ms_to_us(wake)
@@ -232,6 +236,28 @@ class Simulation:
             % (self.passes, self.chip.clock.now_us / 1e6, why,
                "; ".join(waiting) or "nothing queued")
         )
+
+    def _own_clock_due_us(self, pass_us: int) -> int | None:
+        """When CLK (switchyard.clockgen) next has something to send, or None.
+
+        The Pico spins through passes of `pass_us` (this idle pass's cost) meanwhile; the
+        first pass that starts once the clock is due (and its ticks gate open) sends it,
+        so the jump lands on that pass, not on the due time itself."""
+        gen = self.app.clock
+        if gen is None or not (gen.ticking or gen.start_pending or gen.stop_pending):
+            return None
+        now = self.chip.clock.now_us
+        t = self._ms_to_us(gen.gate_ms)
+        if gen.ticking and not gen.stop_pending:
+            ahead = (gen.due - _fine_us(now)) % _FINE_WRAP
+            if ahead < _FINE_WRAP // 2:
+                due = now + ahead
+                while (_fine_us(due) - gen.due) % _FINE_WRAP >= _FINE_WRAP // 2:
+                    due += 1  # monotonic_ns lags real time by up to one 30.5 us subtick
+                t = max(t, due)
+        if t > now and pass_us > 0:
+            t = now + -(-(t - now) // pass_us) * pass_us
+        return t
 
     def _progress_possible(self) -> bool:
         usb = self.chip.usb
@@ -304,6 +330,10 @@ class Simulation:
             "monitor": self._monitor_summary(),
             "parse_errors": app.parse_errors(),
             "preset_changes": list(self.preset_changes),
+            "clocks": {  # timing clocks (F8) each output sent
+                port: sum(1 for _, byte in log if byte == 0xF8)
+                for port, log in self.outputs().items()
+            },
             "end_us": self.chip.clock.now_us,
             "passes": self.passes,
             "cpu_busy_fraction": round(self.busy_us / max(1, self.chip.clock.now_us), 4),
@@ -437,6 +467,14 @@ class _PassMeter:
                 inside = False
         self.in_sysex[key] = inside
         return count
+
+
+_FINE_WRAP = 1 << 29  # switchyard.clockgen's fine time: us modulo 2**29
+
+
+def _fine_us(now_us: int) -> int:
+    """clockgen.monotonic_us() at virtual time now_us."""
+    return (monotonic_ns_at(now_us) // 1000) % _FINE_WRAP
 
 
 def _write_jsonl(path: Path, log: list[tuple[int, int]]) -> None:

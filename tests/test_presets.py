@@ -156,7 +156,8 @@ def test_unknown_input():
     doc = base()
     doc["presets"][0]["routes"][3]["from"] = "C"
     assert one_error(doc) == (
-        'presets.json: presets[0].routes[3].from: unknown input "C"; inputs are A, B and USB'
+        'presets.json: presets[0].routes[3].from: unknown input "C"; inputs are A, B, USB and CLK'
+        " (the box's own clock)"
     )
 
 
@@ -183,7 +184,7 @@ def test_unknown_key_with_did_you_mean():
     assert one_error(doc) == (
         'presets.json: presets[0].routes[2].chanels: unknown key "chanels"; did you mean '
         '"channels"? keys here are "from", "to", "types", "channels", "to_channel", "follow", '
-        '"keys", "transpose", "velocity", "cc_map"'
+        '"keys", "transpose", "velocity", "cc_map", "clock_divide"'
     )
 
 
@@ -192,7 +193,7 @@ def test_unknown_key_far_from_any_gets_no_suggestion():
     doc["comment"] = "my studio"
     assert one_error(doc) == (
         'presets.json: comment: unknown key "comment"; keys here are "version", "control", '
-        '"devices", "presets"'
+        '"devices", "presets", "tempo"'
     )
 
 
@@ -204,7 +205,7 @@ def test_route_key_alias_input_suggests_from():
     assert errors == [
         'presets.json: presets[0].routes[0].input: unknown key "input"; did you mean "from"? '
         'keys here are "from", "to", "types", "channels", "to_channel", "follow", '
-        '"keys", "transpose", "velocity", "cc_map"',
+        '"keys", "transpose", "velocity", "cc_map", "clock_divide"',
         'presets.json: presets[0].routes[0]: missing "from"; add "from": "A" (inputs are A, B '
         "and USB)",
     ]

@@ -14,18 +14,23 @@ try:
 except ImportError:
     pass
 
+from switchyard import clockgen
 from switchyard import presets as presets_module
 from switchyard.merge import Output, PioOutput
 from switchyard.midi import const
 from switchyard.panel import Panel
 from switchyard.ports import PioOut, UartIn
-from switchyard.router import INPUT_NAMES, OUTPUT_NAMES, ConfigError, Router
+from switchyard.router import CLK, INPUT_NAMES, OUTPUT_NAMES, ConfigError, Router
 from switchyard.stream import StreamParser
 
 PRESETS_PATH = "/presets.json"
 _RX_CHUNK = const(64)
 _TICKS_MASK = const(0x1FFFFFFF)
 _NVM_MAGIC = const(0x53)
+# CLK's tapped tempo: nvm[3:9] after the preset's record (an older box's record ends at 3;
+# what follows is erased flash or zeros there, which the magic and check refuse)
+_NVM_TEMPO_MAGIC = const(0x54)
+_DEFAULT_BPM10 = const(1200)  # CLK at 120.0 BPM when presets.json gives no tempo
 _NVM_IDLE_MS = const(2000)  # write the chosen preset after 2 s without MIDI and stopped
 _SYSEX_TIMEOUT_MS = const(1000)  # a SysEx silent this long is closed (cable pulled)
 _SELFTEST_NOTE_MS = const(250)
@@ -88,11 +93,25 @@ def nvm_read_preset(nvm, count):
     return index
 
 
+def nvm_read_tempo(nvm, file_bpm10):
+    """CLK's last tapped tempo (tenths of a BPM) from NVM, or file_bpm10 when the record is
+    missing or torn, or presets.json's tempo changed since the tap (the file's edit wins)."""
+    if nvm is None or len(nvm) < 9:
+        return file_bpm10
+    r = nvm[3:9]
+    if r[0] != _NVM_TEMPO_MAGIC or r[5] != (r[1] ^ r[2] ^ r[3] ^ r[4] ^ 0xA5):
+        return file_bpm10
+    tapped = r[1] | (r[2] << 8)
+    if (r[3] | (r[4] << 8)) != file_bpm10 or not clockgen.MIN_BPM10 <= tapped <= clockgen.MAX_BPM10:
+        return file_bpm10
+    return tapped
+
+
 class App:
     """The box: inputs, parsers, router, outputs, panel, and the loop step."""
 
     def __init__(self, inputs, outputs, config, ticks_ms, keys=None, event=None, leds=None,
-                 nvm=None, config_error=False, selftest=False):
+                 nvm=None, config_error=False, selftest=False, now_us=None):
         # inputs: list of (name, port); outputs: list of (name, port, usb) in OUTPUT_NAMES order
         self.ticks_ms = ticks_ms
         self.outputs = [
@@ -139,6 +158,18 @@ class App:
         self.rx = bytearray(_RX_CHUNK)
         self.panel = Panel(keys, event, leds or {}, config_error)
         self.router.beat_led = (leds or {}).get("CLK")
+        # CLK, the box's own clock, when presets.json asks for it (a tempo or a CLK route);
+        # now_us: its fine time source (clockgen.monotonic_us on the box)
+        self.clock = None  # type: Any
+        self.file_bpm10 = config.tempo_bpm10 or _DEFAULT_BPM10
+        self.saved_bpm10 = 0
+        self.nvm_tempo = bytearray(6)
+        if config.uses_clock():
+            self.clock = clockgen.ClockGen(
+                self.router.realtime, CLK, nvm_read_tempo(nvm, self.file_bpm10),
+                config.clock_when_stopped, now_us or clockgen.monotonic_us, ticks_ms)
+            self.saved_bpm10 = self.clock.bpm10
+        self.panel.clock = self.clock
         self.nvm = nvm
         self.nvm_record = bytearray(3)
         self.saved_preset = nvm_read_preset(nvm, len(self.router.presets))
@@ -180,6 +211,7 @@ class App:
         high_sets = self.high_sets
         ticks_ms = self.ticks_ms
         read_uarts = self._read_uarts
+        clock = None if self.clock is None else self.clock.poll
         got = 0
         while True:
             yield got
@@ -233,6 +265,8 @@ class App:
             if got:
                 self.bytes_in = (self.bytes_in + got) & 0x3FFFFFFF
             now = ticks_ms()
+            if clock is not None:
+                clock(now)  # CLK (switchyard.clockgen): right after the ticks read, every pass
             if ((now - self.last_ms) & _TICKS_MASK) >= _HOUSEKEEPING_MS:
                 self.last_ms = now
                 self.housekeeping_runs = (self.housekeeping_runs + 1) & 0x3FFFFFFF
@@ -288,6 +322,15 @@ class App:
             and not router.playing
         ):
             self._save_preset(router.preset_index)
+        clock = self.clock
+        if (
+            clock is not None
+            and clock.bpm10 != self.saved_bpm10
+            and idle >= _NVM_IDLE_MS
+            and ((now - clock.last_tap) & _TICKS_MASK) >= _NVM_IDLE_MS
+            and not router.playing
+        ):
+            self._save_tempo(clock.bpm10)
 
     def _save_preset(self, index):
         # Flash writes stall interrupts for milliseconds: only when the desk is quiet.
@@ -299,6 +342,20 @@ class App:
         record[1] = index
         record[2] = index ^ 0xA5
         self.nvm[0:3] = record  # one flash write; runs once per change, when idle
+
+    def _save_tempo(self, bpm10):
+        # Like the preset: one flash write, once per tapped tempo, when the desk is quiet.
+        self.saved_bpm10 = bpm10
+        if self.nvm is None or len(self.nvm) < 9:
+            return
+        record = self.nvm_tempo
+        record[0] = _NVM_TEMPO_MAGIC
+        record[1] = bpm10 & 0xFF
+        record[2] = bpm10 >> 8
+        record[3] = self.file_bpm10 & 0xFF
+        record[4] = self.file_bpm10 >> 8
+        record[5] = record[1] ^ record[2] ^ record[3] ^ record[4] ^ 0xA5
+        self.nvm[3:9] = record
 
     def next_wake_ms(self):
         """ticks_ms at which housekeeping next has timed work, or None (simulator use)."""
@@ -316,6 +373,13 @@ class App:
             wakes.append(panel.last_traffic_ms + 30)
         if panel.fn_down and not panel.fn_used:
             wakes.append(panel.fn_since + 1000)
+        if not panel.p_used:
+            wakes.append(panel.p_since + 1000)  # a preset button held: CLK start/stop
+        clock = self.clock  # (its clocks are not housekeeping: sim/runner.py times them)
+        if clock is not None:
+            if clock.bpm10 != self.saved_bpm10:
+                wakes.append(self.last_input_ms + _NVM_IDLE_MS)
+                wakes.append(clock.last_tap + _NVM_IDLE_MS)
         if panel.error:
             wakes.append(now + 100 - now % 100)
         if self.router.preset_index >= 4:

@@ -9,10 +9,17 @@ fuel a poll of five buttons against ~8,000 here (docs/ARCHITECTURE.md "Why keypa
     P1..P4              preset 1..4
     hold FN + P1..P4    preset 5..8
     hold FN >= 1 s      panic (All Notes Off, Sustain off, every channel, every output)
+    tap FN              tap tempo for CLK, the box's own clock (2 taps or more)
+    hold P1..P4 >= 1 s  start / stop CLK (the press chooses its preset as ever, so hold
+                        the lit one to keep the preset)
+
+The CLK gestures use what the panel left free: FN alone released before the panic's 1 s
+did nothing, and a preset button acts on its press, so holding it on was free too.
 
 LEDs: the active preset's LED is lit (presets 5..8: its LED blinks slowly); CLK blinks on
-each quarter note of the incoming clock; ACT flickers on traffic; a broken presets.json
-flashes P1..P4 three times every two seconds while the safe default runs.
+each quarter note of the clock that last started (an input's or CLK's) while it runs; ACT
+flickers on traffic; a broken presets.json flashes P1..P4 three times every two seconds
+while the safe default runs.
 """
 
 from switchyard.midi import const
@@ -43,6 +50,11 @@ class Panel:
         self.fn_down = False
         self.fn_since = 0
         self.fn_used = False  # FN was part of a combo or a panic: its release does nothing
+        self.fn_pressed_at = 0  # the FN press's own timestamp: a tap's time
+        self.p_down = -1  # the preset button held (key number), -1 none
+        self.p_since = 0
+        self.p_used = True  # its hold already started or stopped CLK
+        self.clock = None  # switchyard.clockgen.ClockGen when presets.json uses CLK
         self.panic_requests = 0
         self.last_traffic_ms = 0
         self.act_on = False
@@ -58,6 +70,8 @@ class Panel:
             taken = 0
             while taken < MAX_KEY_EVENTS and keys.events.get_into(event):
                 taken += 1
+                if event.key_number == KEY_FN and event.pressed:
+                    self.fn_pressed_at = event.timestamp
                 if self._key(event.key_number, event.pressed, now, router):
                     acted = True
             if (
@@ -69,6 +83,14 @@ class Panel:
                 router.panic()
                 self.panic_requests += 1
                 acted = True
+            if (
+                not self.p_used
+                and ((now - self.p_since) & _TICKS_MASK) >= LONG_PRESS_MS
+            ):
+                self.p_used = True
+                if self.clock is not None:
+                    self.clock.start_stop(now)
+                    acted = True
         return acted
 
     def _key(self, key, pressed, now, router):
@@ -79,9 +101,17 @@ class Panel:
                 self.fn_used = False
             else:
                 self.fn_down = False
+                if not self.fn_used and self.clock is not None:
+                    self.clock.tap(self.fn_pressed_at, now)  # a tap: FN alone, short
             return False
         if not pressed:
+            if key == self.p_down:
+                self.p_down = -1
+                self.p_used = True
             return False
+        self.p_down = key
+        self.p_since = now
+        self.p_used = False
         index = key - KEY_P1
         if self.fn_down:
             index += 4

@@ -10,15 +10,17 @@ The rules are listed in switchyard/presets.py and docs/PRESETS.md. Runs once at 
 the box, and on a PC in tools/check.py and the editor, so all three print the same lines.
 """
 
-from switchyard import midi, transformcheck
+from switchyard import clockcheck, midi, transformcheck
 from switchyard.presets import (
     ALL_CHANNELS,
+    CLOCK_INPUT,
     CONTROL_INPUTS,
     DEVICE_PORTS,
     INPUTS,
     MAX_NOTE_REWRITES,
     MAX_PRESETS,
     OUTPUTS,
+    ROUTE_INPUTS,
     SWITCH_MODES,
     Config,
     Preset,
@@ -31,11 +33,12 @@ except ImportError:  # CircuitPython: annotations only
     pass
 
 _CLOCK_BIT = 1 << midi.T_CLOCK
-_ROOT_KEYS = ("version", "control", "devices", "presets")
+_ROOT_KEYS = ("version", "control", "devices", "presets") + clockcheck.ROOT_KEYS
 _CONTROL_KEYS = ("input", "channel", "switch")
 _PRESET_KEYS = ("name", "routes", "send")
 _ROUTE_KEYS = (
     ("from", "to", "types", "channels", "to_channel", "follow") + transformcheck.ROUTE_KEYS
+    + clockcheck.ROUTE_KEYS
 )
 _FOLLOW_KEYS = ("input", "channels")
 
@@ -278,6 +281,8 @@ class Checker:
             self.control(doc["control"], config)
         if "devices" in doc:
             config.devices = self.devices(doc["devices"])
+        if "tempo" in doc:
+            clockcheck.tempo(self, doc["tempo"], config)
         if "presets" in doc:
             config.presets = self.presets(doc["presets"], config.devices)
         return config
@@ -420,6 +425,7 @@ class Checker:
                 )
         self.loop_warnings(placed, path, devices)
         transformcheck.warnings(self, placed, path)
+        clockcheck.warnings(self, placed, path)
         return result
 
     def route(self, route: "Any", path: str) -> Route | None:
@@ -433,10 +439,10 @@ class Checker:
             ("from", "to"),
             {"from": '"A" (inputs are A, B and USB)', "to": '["1"] (outputs are 1..6 and USB)'},
         )
-        inputs = "inputs are A, B and USB"
+        inputs = "inputs are A, B, USB and CLK (the box's own clock)"
         source = None
         if "from" in route:
-            source = self.name(route["from"], path + ".from", INPUTS, "input", inputs)
+            source = self.name(route["from"], path + ".from", ROUTE_INPUTS, "input", inputs)
         outputs = []
         if "to" in route and self.expect(route["to"], path + ".to", "list", '["1", "3"]'):
             if not route["to"]:
@@ -450,7 +456,7 @@ class Checker:
                     self.error(opath, 'output "%s" is listed twice; list it once' % name)
                 elif name is not None:
                     outputs.append(name)
-        types = midi.ALL_TYPES
+        types = clockcheck.CLK_TYPES if source == CLOCK_INPUT else midi.ALL_TYPES
         if "types" in route:
             types = self.types(route["types"], path + ".types")
         channels = ALL_CHANNELS
@@ -472,11 +478,12 @@ class Checker:
                     "the output channel)",
                 )
         keys, transpose, velocity, cc_map = transformcheck.route_fields(self, route, path)
+        divide = clockcheck.route_fields(self, route, path, source, types)
         if len(self.errors) != before or source is None:
             return None
         return Route(
             source, tuple(outputs), types, channels, to_channel, follow_input, follow_channels,
-            keys, transpose, velocity, cc_map,
+            keys, transpose, velocity, cc_map, divide,
         )
 
     def types(self, value: "Any", path: str) -> int:

@@ -27,6 +27,9 @@ Extensions to that shape (a file without them means what it meant before):
     route keys, transpose, velocity, cc_map, and preset send: what a route changes and
                      what a preset sends when chosen (switchyard/transforms.py; the
                      checks in switchyard/transformcheck.py; docs/PRESETS.md).
+    route clock_divide, input "CLK", top-level tempo: the clock divided per route and the
+                     box's own clock (switchyard/clockdiv.py, switchyard/clockgen.py; the
+                     checks in switchyard/clockcheck.py; docs/PRESETS.md).
 
 Errors (the file is refused and the box runs safe_default()): invalid JSON (line, column),
 a key given twice in one object, wrong or missing version, unknown keys (with "did you
@@ -55,6 +58,8 @@ except ImportError:
     _ENOENT = 2
 
 INPUTS = ("A", "B", "USB")
+CLOCK_INPUT = "CLK"  # the box's own clock: a route's "from" only (switchyard/clockgen.py)
+ROUTE_INPUTS = INPUTS + (CLOCK_INPUT,)
 OUTPUTS = ("1", "2", "3", "4", "5", "6", "USB")
 MAX_PRESETS = 8
 # routes (all presets) that move notes to another channel or note number: 2 KB each
@@ -84,6 +89,7 @@ class Route:
         transpose: int = 0,
         velocity: tuple | None = None,
         cc_map: dict | None = None,
+        clock_divide: int = 1,
     ) -> None:
         self.source = source
         self.outputs = outputs
@@ -96,6 +102,7 @@ class Route:
         self.transpose = transpose  # semitones
         self.velocity = velocity  # ("fixed", v, v) or ("range", low, high); None: as played
         self.cc_map = cc_map  # {cc in: cc out}; None: none
+        self.clock_divide = clock_divide  # 1: every clock; n: the 1st, (n+1)th, ... (clockdiv)
 
     def transforms(self) -> bool:
         """Does the route change what goes (switchyard.transforms), not only where?"""
@@ -110,7 +117,7 @@ class Route:
 
     def __repr__(self) -> str:
         return ("Route(%r, %r, types=0x%04x, channels=0x%04x, to_channel=%d, follow=%r/0x%04x,"
-                " keys=%r, transpose=%d, velocity=%r, cc_map=%r)") % (
+                " keys=%r, transpose=%d, velocity=%r, cc_map=%r, clock_divide=%d)") % (
             self.source,
             self.outputs,
             self.types,
@@ -122,6 +129,7 @@ class Route:
             self.transpose,
             self.velocity,
             self.cc_map,
+            self.clock_divide,
         )
 
 
@@ -145,6 +153,8 @@ class Config:
         switch: str = "now",
         devices: dict | None = None,
         presets: list | None = None,
+        tempo_bpm10: int = 0,
+        clock_when_stopped: bool = True,
     ) -> None:
         self.version = version
         self.control_input = control_input
@@ -152,6 +162,18 @@ class Config:
         self.switch = switch
         self.devices = devices if devices is not None else {}
         self.presets = presets if presets is not None else []
+        self.tempo_bpm10 = tempo_bpm10  # "tempo": {"bpm": 120} as 1200; 0: none given
+        self.clock_when_stopped = clock_when_stopped
+
+    def uses_clock(self) -> bool:
+        """Does the file ask for the box's own clock (a "tempo" or a route from CLK)?"""
+        if self.tempo_bpm10:
+            return True
+        for preset in self.presets:
+            for route in preset.routes:
+                if route.source == CLOCK_INPUT:
+                    return True
+        return False
 
 
 class Result:
@@ -257,7 +279,8 @@ def parse(text: str, filename: str = "presets.json") -> Result:
     return Result(config, checker.errors, checker.warnings)
 
 
-CHECK_MODULES = ("switchyard.jsonscan", "switchyard.presetcheck", "switchyard.transformcheck")
+CHECK_MODULES = ("switchyard.jsonscan", "switchyard.presetcheck", "switchyard.transformcheck",
+                 "switchyard.clockcheck")
 
 
 def unload_checks() -> None:

@@ -10,9 +10,13 @@ belong to the input, not to the preset, so a note-off follows its note-on even a
 preset change. Sustain (CC64) and sostenuto (CC66) are tracked the same way per channel.
 The same tables tell an output that is full which releases it must never give up
 (merge.admit), and a note-on it gives up takes its note-off with it.
+
+The box's own clock (switchyard/clockgen.py) is one more source, CLK, after the inputs:
+it calls realtime() as a parser does, and a preset's `plain[CLK]` says where it goes.
+Divided clocks (switchyard/clockdiv.py) are reached through `divide_on[source]` only.
 """
 
-from switchyard import midi
+from switchyard import clockdiv, midi
 
 try:
     from typing import Any  # noqa: F401 (type comments)
@@ -20,11 +24,13 @@ except ImportError:  # CircuitPython
     pass
 from switchyard import merge
 from switchyard.midi import const
-from switchyard.presets import INPUTS, OUTPUTS
+from switchyard.presets import CLOCK_INPUT, INPUTS, OUTPUTS
 from switchyard.rewrite import ConfigError, Rewrites  # noqa: F401 (ConfigError: app.py)
 
 INPUT_NAMES = INPUTS  # presets.py holds the one table of port names
 OUTPUT_NAMES = OUTPUTS
+CLK = len(INPUTS)  # the source number of the box's own clock (realtime only)
+_CLOCK_BIT = const(1)  # 1 << midi.T_CLOCK
 _NOTE_SLOTS = const(2048)  # 16 channels x 128 notes
 _CLOCKS_PER_BAR = const(96)  # 24 ppqn, 4/4
 _BEAT_LED_CLOCKS = const(2)  # CLK stays lit for 2 of a beat's 24 clocks
@@ -48,12 +54,20 @@ if (_HEAD, _TAIL, _BIT, _RING_MASK, _RING_LIMIT) != (
 class _CompiledPreset:
     def __init__(self, name):
         self.name = name
-        self.plain = [bytearray(128) for _ in INPUT_NAMES]
+        # the inputs' tables, then CLK's: a table of its own only in a preset routing CLK
+        self.plain = [bytearray(128) for _ in INPUT_NAMES] + [_NO_ROUTES]
         self.modwheel = [bytearray(16) for _ in INPUT_NAMES]
         self.rewrite_flag = [bytearray(128) for _ in INPUT_NAMES]
         self.rewrites = [[] for _ in INPUT_NAMES]  # type: list
         self.rewrite_sets = [[] for _ in INPUT_NAMES]  # type: list
         self.send = []  # type: list  # (outputs mask, ((status, data1, data2), ...))
+        # clockdiv: per source, is any of its routes divided, and which (slot, mask, n, resets)
+        self.divide_on = bytearray(len(INPUT_NAMES) + 1)
+        self.dividers = [[] for _ in range(len(INPUT_NAMES) + 1)]  # type: list
+        self.divide_count = bytearray(0)  # one count per divided route
+
+
+_NO_ROUTES = bytes(128)  # CLK's table in a preset that does not route CLK
 
 
 class Router(Rewrites):
@@ -108,14 +122,24 @@ class Router(Rewrites):
         for p in config.presets:
             cp = _CompiledPreset(p.name)
             for route in p.routes:
-                i = INPUT_NAMES.index(route.source)
+                if route.source == CLOCK_INPUT:
+                    i = CLK
+                    if cp.plain[CLK] is _NO_ROUTES:
+                        cp.plain[CLK] = bytearray(128)
+                else:
+                    i = INPUT_NAMES.index(route.source)
                 mask = 0
                 for name in route.outputs:
                     mask |= 1 << OUTPUT_NAMES.index(name)
+                types = route.types
+                if route.clock_divide > 1 and types & _CLOCK_BIT:
+                    clockdiv.add(cp, i, route, mask)
+                    route.types = types & ~_CLOCK_BIT  # its clocks go by its divider only
                 if route.to_channel or route.follow_input or route.transforms():
                     self._compile_rewrite(cp, i, route, mask, follow_keys)
                 else:
                     self._compile_plain(cp, i, route, mask)
+                route.types = types
             self._compile_rewrite_sets(cp)
             for entry in p.send:
                 mask = 0
@@ -213,6 +237,9 @@ class Router(Rewrites):
             for rewrites in p.rewrites:
                 for rw in rewrites:
                     add(rw.outputs)
+            for routes in p.dividers:
+                for divided in routes:
+                    add(divided[1])
         for track in self.note_rewrite:
             add(track.outputs)
         # Close under union: a note-off goes where its note-on went plus where it routes now.
@@ -258,6 +285,10 @@ class Router(Rewrites):
         self.modwheel = p.modwheel
         self.rewrite_flag = p.rewrite_flag
         self.rewrite_sets = p.rewrite_sets
+        self.divide_on = p.divide_on
+        self.dividers = p.dividers
+        self.divide_count = p.divide_count
+        clockdiv.clear(p.divide_count)  # counted from the first clock of the preset
 
     def request_preset(self, index):
         """Select preset `index` (0-based) now, or at the next bar when switch is "bar"."""
@@ -314,6 +345,9 @@ class Router(Rewrites):
         elif status == 0xF2:
             mask = self.plain[source][idx]
             self._song_position(source, data1, data2)
+            if self.divide_on[source]:
+                clockdiv.restart(self.dividers[source], self.divide_count,
+                                 clockdiv.ON_SONG_POSITION)
         else:
             mask = self.plain[source][idx]
         if mask:
@@ -460,10 +494,20 @@ class Router(Rewrites):
                     self._apply(self.pending_preset)
                     self.pending_preset = -1
         mask = self.plain[source][byte - 0x80]
+        if self.divide_on[source]:
+            mask = self._divided(source, byte, mask)
         if mask:
             for out in self.dests[mask]:
                 if out.put_realtime(byte):
                     self.touched |= out.bit  # queued: the loop must service it
+
+    def _divided(self, source, byte, mask):
+        """A realtime byte from a source with divided routes (switchyard.clockdiv)."""
+        if byte == 0xF8:
+            return clockdiv.tick(self.dividers[source], self.divide_count, mask)
+        if byte == 0xFA:
+            clockdiv.restart(self.dividers[source], self.divide_count, clockdiv.ON_START)
+        return mask
 
     def sysex_start(self, source):
         mask = self.plain[source][0x70]

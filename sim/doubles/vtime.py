@@ -6,7 +6,11 @@ Models:
   with CircuitPython's float precision: the value is a 32-bit float whose two lowest
   mantissa bits are dropped (MICROPY_OBJ_REPR_C), so after a few hours it only moves in
   steps of several ms, as on the chip.
-- monotonic_ns(): integer ns at the 1/32768 s resolution of the RP2040 port's subticks.
+- monotonic_ns(): integer ns as CircuitPython 10 computes it on the RP2040: the 1 MHz timer
+  (time_us_64) in 1/32768 s subticks (ports/raspberrypi/supervisor/port.c
+  port_get_raw_ticks), ticks of 32 subticks at 976562.5 ns and subticks at 30518 ns
+  (shared-module/time/__init__.c), so it moves in ~30.5 us steps. (CircuitPython 9.1-9.2
+  derive the subticks from us % 977 and lag up to 0.45 ms once a second; 9.0 has none.)
 - sleep(s): rounds to whole ms (common_hal_time_delay_ms) and advances the virtual clock by
   that much, firing every event in between (interrupts keep running during a sleep).
 - time(): seconds since 1970, starting at 2000-01-01 00:00:00 (the RTC's reset value);
@@ -43,8 +47,14 @@ def monotonic() -> float:
 
 
 def monotonic_ns() -> int:
-    subticks = current().clock.now_us * 32768 // 1_000_000
-    return subticks * 1_000_000_000 // 32768
+    return monotonic_ns_at(current().clock.now_us)
+
+
+def monotonic_ns_at(now_us: int) -> int:
+    """What monotonic_ns() returns at virtual time now_us."""
+    all_subticks = now_us * 512 // 15625
+    ticks, subticks = divmod(all_subticks, 32)
+    return 976562 * ticks + ticks // 2 + 30518 * subticks
 
 
 def sleep(seconds: float) -> None:
