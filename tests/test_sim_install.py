@@ -59,7 +59,7 @@ def test_a_deleted_double_is_served_again_and_other_native_modules_refused(insta
     with pytest.raises(ModuleNotFoundError, match="not simulated"):
         import neopixel_write  # noqa: F401 - Blinka ships one; the simulator must not use it
     with pytest.raises(ModuleNotFoundError, match="not simulated"):
-        import usb_cdc  # noqa: F401
+        import usb_hid  # noqa: F401 (usb_cdc has a double: the monitor)
 
 
 def test_virtual_time_only_inside_firmware_time(installed):
