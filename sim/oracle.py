@@ -26,6 +26,16 @@ and says which outputs get which bytes, by these rules:
   `velocity` maps note-on velocities 1..127 (fixed, or min + ((v - 1) (max - min) + 63)
   // 126), 0 stays 0 and note-offs keep theirs; `cc_map` renames CC numbers (types matched
   on the input number). A note-off goes as its note-on was sent (outputs, channel, note).
+- `clock_divide` n (issue 22): of the timing clocks (F8) a route takes, the output gets the
+  1st, the (n+1)th, the (2n+1)th, ..., counted from the last Start (FA) or Song Position
+  Pointer (F2) the route carried, or from the first clock after the preset became active;
+  Start, Continue and Stop pass unchanged. Routes divide independently; an output gets a
+  clock once, however many routes bring it.
+- `CLK` (issue 22) is a source like an input, for clock and transport: clk_times_us() says
+  when its clocks are due (24 a quarter note at the tempo, each from the first clock's
+  time, not from the one before), clk_bytes() what it sends: FA when started, FC when
+  stopped, F8 from power-up whether started or not, unless "clock_when_stopped" is false
+  (then F8 only while started); stopped at power-up.
 
 Each expected item is a frozenset of the byte strings that are right for it: a message
 moved by `follow` may take any channel that the followed input's note-ons set while the
@@ -174,6 +184,14 @@ class _Route:
                       or self.transpose != 0 or velocity is not None or bool(self.cc_map))
         # a note-on leaves on another channel or as another note: its note-off must follow
         self.moves_notes = self.to_channel >= 0 or self.follow is not None or self.transpose != 0
+        self.divide = doc.get("clock_divide", 1)
+        self.clocks_taken = 0  # since the last Start / Song Position / preset activation
+
+    def divided_clock_passes(self) -> bool:
+        """One more clock taken: is it the 1st, (n+1)th, ... of the count?"""
+        passes = self.clocks_taken % self.divide == 0
+        self.clocks_taken += 1
+        return passes
 
     def note(self, note: int) -> int | None:
         """The note this route sends for an input note, or None (outside its keys, or
@@ -266,6 +284,9 @@ class RouteOracle:
     def select(self, index: int, out: dict[str, list[frozenset[bytes]]] | None = None) -> None:
         """Choose preset `index` (none when it has no such preset); its sends go to `out`."""
         if 0 <= index < len(self.presets):
+            if index != self.preset:  # became active: its divided clocks count afresh
+                for r in self.presets[index]:
+                    r.clocks_taken = 0
             self.preset = index
             if out is not None:
                 for outputs, msg in self.sends[index]:
@@ -299,6 +320,10 @@ class RouteOracle:
         else:
             note_on = note_off = sustain = False
             pedal = None
+        if status == 0xF2:
+            for r in routes:
+                if r.takes(msg):
+                    r.clocks_taken = 0  # a Song Position the route carried
         plain = [o for r in routes if r.takes(msg) and (not r.moves or status >= 0xF0)
                  for o in r.outputs]
         plain = list(dict.fromkeys(plain))
@@ -369,12 +394,48 @@ class RouteOracle:
             out.setdefault(o, []).append(item)
 
     def realtime(self, source: str, byte: int) -> list[str]:
-        """The outputs a realtime byte from `source` goes to."""
+        """The outputs a realtime byte from `source` (an input or "CLK") goes to."""
         msg = bytes([byte])
-        return list(dict.fromkeys(
-            o for r in self.presets[self.preset] if r.source == source and r.takes(msg)
-            for o in r.outputs
-        ))
+        outputs = []
+        for r in self.presets[self.preset]:
+            if r.source != source or not r.takes(msg):
+                continue
+            if byte == 0xFA:
+                r.clocks_taken = 0  # a Start the route carried
+            if byte == 0xF8 and not r.divided_clock_passes():
+                continue
+            outputs.extend(r.outputs)
+        return list(dict.fromkeys(outputs))
+
+
+def clk_times_us(bpm: float, first_us: float, count: int) -> list[float]:
+    """When CLK's clocks k = 0..count-1 are due: 24 a quarter note at `bpm`, each counted
+    from the first one's time (not from the one before, so nothing adds up)."""
+    period = 60e6 / (bpm * 24)
+    return [first_us + k * period for k in range(count)]
+
+
+def clk_bytes(events: list[tuple[str, int]], clock_when_stopped: bool = True) -> list[int]:
+    """What CLK sends for a list of ("clock", k) due times and ("start" | "stop", _)
+    requests in time order: FA before the first clock after a start, FC at a stop,
+    F8 at every due clock while started, and while stopped when clock_when_stopped."""
+    out: list[int] = []
+    running = False
+    starting = False
+    for what, _ in events:
+        if what == "start" and not running:
+            starting = True
+        elif what == "stop" and (running or starting):
+            if running:
+                out.append(0xFC)
+            running = starting = False
+        elif what == "clock":
+            if starting:
+                out.append(0xFA)
+                running, starting = True, False
+            if running or clock_when_stopped:
+                out.append(0xF8)
+    return out
 
 
 def _union(a: list[str], b: list[str]) -> list[str]:

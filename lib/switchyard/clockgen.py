@@ -36,7 +36,10 @@ _MS_MASK = const(0x1FFFFFFF)  # supervisor.ticks_ms wraps at 2**29
 _MS_HALF = const(0x10000000)
 # 60 s / 24 clocks a beat in us, times 10 (tempo in tenths): bpm10 clocks take 25 s exactly
 _US_PER_CLOCK_TENTHS = const(25000000)
-_GATE_MS = const(3)  # read the fine clock from this long before a clock is due
+_GATE_MS = const(3)
+# Start goes this long before the clock it starts: on the wire ahead of it (a byte is
+# 320 us), so that clock leaves on time rather than behind the FA
+_START_LEAD_US = const(1000)  # read the fine clock from this long before a clock is due
 _FAR_MS = const(0x8000000)  # a gate that stays shut (37 h; reopened then, harmlessly)
 _TAP_TIMEOUT_MS = const(3100)  # a gap longer than a beat at 20 BPM starts a new series
 _MAX_TAPS = const(16)  # a series longer than this starts again from its last tap
@@ -94,16 +97,16 @@ class ClockGen:
             self.gate_ms = (now_ms + _FAR_MS) & _MS_MASK
             return
         now = self.now_us()
-        if not self.ticking:  # started from silence: the first clock goes now
+        if not self.ticking:  # started from silence: the first clock goes after the FA
             self.ticking = True
-            self._anchor(now, 0)
+            self._anchor((now + _START_LEAD_US) & _US_MASK, 0)
         due = self.due
-        if ((now - due) & _US_MASK) >= _US_HALF:
-            return  # less than _GATE_MS to go: look again next pass
-        if self.start_pending:
+        if self.start_pending and ((now + _START_LEAD_US - due) & _US_MASK) < _US_HALF:
             self.start_pending = False
             self.running = True
             self.realtime(self.source, _START)
+        if ((now - due) & _US_MASK) >= _US_HALF:
+            return  # less than _GATE_MS to go: look again next pass
         self.realtime(self.source, _CLOCK)
         self.sent = (self.sent + 1) & 0x3FFFFFFF
         self.last = due
@@ -149,7 +152,7 @@ class ClockGen:
             self.gate_ms = now_ms  # the next clock may be nearer now
 
     def start_stop(self, now_ms):
-        """Start CLK (FA just before its next clock) or stop it (FC at once)."""
+        """Start CLK (FA 1 ms before its next clock) or stop it (FC at once)."""
         if self.running or self.start_pending:
             self.start_pending = False
             self.stop_pending = self.running
