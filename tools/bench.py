@@ -748,6 +748,56 @@ def simulate_monitor(seconds: float, load_seconds: float) -> dict:
     return result
 
 
+def simulate_clk(seconds: float) -> dict:
+    """CLK, the box's own clock (issue 22): the shipped studio with preset 1's clock from
+    CLK at 120.0 BPM instead of the Digitakt, started 1 s into a P1 hold at 2 s, under the
+    studio load; each output's clock intervals against 60 / (120 * 24) s. Then 10 minutes
+    of CLK alone on one output: the count and the last clock's error."""
+    import copy
+
+    from sim import scenario
+    from sim.runner import Simulation
+
+    doc = copy.deepcopy(json.loads((REPO / "presets.json").read_text()))
+    doc["tempo"] = {"bpm": 120}
+    doc["presets"][0]["routes"][0]["from"] = "CLK"  # the clock route (types clock, transport)
+    period = 60e6 / (120 * 24)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "presets.json"
+        path.write_text(json.dumps(doc))
+        sim = Simulation(presets_path=path, preset=1)
+        sim.play("A", scenario.digitakt(seconds))
+        sim.play("B", scenario.keystep(seconds - 0.5))
+        sim.press("P1", 2.0, 1.2)
+        sim.run(until_us=int(seconds * 1e6))
+        by_output = {}
+        pooled: list = []
+        for port in ("1", "3", "4", "5"):
+            times = [t for t, b in sim.outputs()[port] if b == 0xF8]
+            devs = [abs(b - a - period) for a, b in zip(times, times[1:], strict=False)]
+            pooled += devs
+            by_output[port] = _stats(devs)
+        path.write_text(json.dumps({"version": 1, "tempo": {"bpm": 120.0}, "presets": [
+            {"name": "CLK", "routes": [{"from": "CLK", "to": ["3"]}]}]}))
+        ten = Simulation(presets_path=path)
+        ten.run(until_us=600_000_000)
+        times = [t for t, b in ten.outputs()["3"] if b == 0xF8]
+    return {
+        "clk_interval_deviation_us": _stats(pooled),
+        "clk_interval_deviation_by_output_us": by_output,
+        "clk_studio_seconds": seconds,
+        "clk_10min_clocks": len(times),
+        "clk_10min_last_error_us": round(times[-1] - (times[0] + (len(times) - 1) * period), 1),
+    }
+
+
+def _stats(values: list) -> dict:
+    values = sorted(values)
+    n = len(values)
+    return {"p50": round(values[n // 2], 1), "p99": round(values[min(n - 1, int(0.99 * n))], 1),
+            "max": round(values[-1], 1)}
+
+
 def _scaled_cost(scale: float):
     """sim/cost_model.json with every cost `scale` times as high (a slower or faster CPU)."""
     from sim.cost import CostModel
@@ -865,6 +915,7 @@ def main(argv: list[str] | None = None) -> int:
     results["cost_model_standin_surplus"] = model["standin_surplus"]
     results.update(simulate(args.seconds, args.load_seconds))
     results.update(simulate_monitor(args.seconds, args.load_seconds))
+    results.update(simulate_clk(args.seconds))
     if args.soak_minutes > 0:
         import soak  # tools/soak.py: an hour of the studio with garbage and pulled cables
 
