@@ -1,8 +1,8 @@
-"""switchyard.merge: the output side (docs/ARCHITECTURE.md "Merge and timing rules"), through a real App on
-fake ports: whole messages, realtime priority, SysEx holding its output, drops, running
-status, slow and absent USB hosts, and the PIO path's realtime lane and DMA batches. Ends with
-the random-streams property: whatever A and B send, every output carries exactly the valid
-messages (mido's reading of the inputs), whole and in each input's order."""
+"""switchyard.merge: the output side (docs/ARCHITECTURE.md "Merge and timing rules"), through
+a real App on fake ports: whole messages, realtime priority, SysEx holding its output, drops,
+running status, slow and absent USB hosts, and the PIO path's realtime lane and DMA batches.
+Ends with the random-streams property: whatever A and B send, every output carries exactly
+the valid messages (mido's reading of the inputs), whole and in each input's order."""
 
 import pytest
 from engine_helpers import (
