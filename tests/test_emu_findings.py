@@ -73,9 +73,12 @@ def test_presets_load_still_refuses_a_file_over_the_limit(monkeypatch):
 
 
 # Functions of lib/switchyard allowed to subscript with a slice: set-up, presets.json
-# parsing, saving a preset, and the panic (FN long press), none of them in a steady pass.
+# parsing, saving a preset or CLK's tapped tempo (and reading it at start-up), and the
+# panic (FN long press), none of them in a steady pass.
 SLICES_ALLOWED = {
     ("app", "_save_preset"),
+    ("app", "_save_tempo"),
+    ("app", "nvm_read_tempo"),
     ("merge", "__init__"),
     ("ports", "__init__"),
     ("presets", "parse"),
