@@ -63,13 +63,30 @@ def test_a_clock_that_comes_while_the_other_input_is_parsed_goes_before_its_writ
 
 
 def test_a_circuitpython_without_statemachine_pending_is_refused_naming_the_fix(monkeypatch):
-    # The DIN pacer queues a DMA batch behind another only when `pending` reads 0; a
-    # CircuitPython without it must stop at start-up with the fix, not fail mid-song.
+    # The DIN pacer queues a DMA batch behind another only when `pending_write` (or its
+    # older name `pending`) reads 0; a CircuitPython with neither must stop at start-up
+    # with the fix, not fail mid-song.
+    from sim.doubles import rp2pio
+
+    for name in ("pending", "pending_write"):
+        def missing(self, name=name):
+            raise AttributeError("'StateMachine' object has no attribute %r" % name)
+
+        monkeypatch.setattr(rp2pio.StateMachine, name, property(missing))
+    with pytest.raises(RuntimeError, match="CircuitPython 9 or 10"):
+        Simulation(preset=1)
+
+
+def test_a_circuitpython_with_only_the_new_name_pending_write_runs(monkeypatch):
+    # CircuitPython 10 names it pending_write; `pending` is its deprecated alias, which a
+    # later CircuitPython may drop: the box must run on pending_write alone.
     from sim.doubles import rp2pio
 
     def missing(self):
         raise AttributeError("'StateMachine' object has no attribute 'pending'")
 
     monkeypatch.setattr(rp2pio.StateMachine, "pending", property(missing))
-    with pytest.raises(RuntimeError, match="CircuitPython 9 or 10"):
-        Simulation(preset=1)
+    sim = Simulation(preset=1)
+    sim.play("A", [(1000, bytes([0x90, 60, 100, 0x80, 60, 0]))])
+    sim.run()
+    assert bytes(b for _, b in sim.outputs()["4"]) == bytes([0x90, 60, 100, 0x80, 60, 0])

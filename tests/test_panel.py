@@ -360,7 +360,7 @@ def test_chosen_preset_is_saved_when_idle_and_read_at_boot():
     [
         bytes([NVM_MAGIC, 2, 2 ^ 0xA5 ^ 1]),  # torn: check byte wrong
         bytes([0x35, 2, 2 ^ 0xA5]),  # wrong magic
-        bytes([NVM_MAGIC, 4, 4 ^ 0xA5]),  # preset 5 of a 4-preset file
+        bytes([NVM_MAGIC, 5, 5 ^ 0xA5]),  # preset 6 of a 5-preset file
         bytes([0xFF, 0xFF, 0xFF]),  # erased flash
     ],
     ids=["bad_check", "bad_magic", "out_of_range", "erased"],
