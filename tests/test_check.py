@@ -86,3 +86,20 @@ def test_usage_errors_exit_2():
     run = run_check("presets.json", "other.json")
     assert run.returncode == 2 and "usage: check.py" in run.stderr
     assert run_check("--bogus", "presets.json").returncode == 2
+
+
+def test_the_box_s_own_clock_is_a_row_of_its_own_with_its_divided_routes(tmp_path):
+    path = tmp_path / "jam.json"
+    path.write_text(
+        '{"version": 1, "tempo": {"bpm": 100}, "presets": [{"name": "Jam", "routes": ['
+        '{"from": "CLK", "to": ["1", "5"], "types": ["clock", "transport"]},'
+        '{"from": "CLK", "to": ["4"], "types": ["clock", "transport"], "clock_divide": 2},'
+        '{"from": "B", "to": ["4"], "types": ["notes"]}]}]}'
+    )
+    run = run_check(str(path))
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].endswith("; CLK at 100.0 BPM")
+    clk = next(line for line in lines if line.startswith("CLK "))
+    assert clk.split() == ["CLK", "clk+tr", ".", ".", "clk+tr", "/2", "clk+tr", ".", "."]
+    assert "/N: every N-th clock" in run.stdout and "CLK: the box's own clock" in run.stdout

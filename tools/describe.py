@@ -11,7 +11,15 @@ has, as the presets code does: tests/test_presets.py runs it there and compares 
 """
 
 from switchyard import midi, transforms
-from switchyard.presets import ALL_CHANNELS, INPUTS, OUTPUTS, Config, Preset, Route
+from switchyard.presets import (
+    ALL_CHANNELS,
+    CLOCK_INPUT,
+    INPUTS,
+    OUTPUTS,
+    Config,
+    Preset,
+    Route,
+)
 
 # Short codes for the routing matrix, by midi.TYPE_NAMES name; a name missing here shows in full.
 TYPE_CODES = {
@@ -77,6 +85,8 @@ def route_label(route: Route) -> str:
         label += " >ch" + str(route.to_channel)
     if route.follow_input is not None:
         label += " follow " + route.follow_input + ":" + channel_list(route.follow_channels)
+    if route.clock_divide > 1:
+        label += " /%d" % route.clock_divide  # every n-th clock
     return label
 
 
@@ -122,16 +132,26 @@ def send_line(preset: Preset) -> str | None:
     return "sends when chosen: " + "; ".join(parts)
 
 
-def matrix_cells(preset: Preset) -> list:
-    """Route labels per cell: cells[row][column], rows INPUTS, columns OUTPUTS."""
-    cells: list = [[[] for _ in OUTPUTS] for _ in INPUTS]
+def row_ports(config: Config) -> tuple:
+    """The matrix rows: the inputs, and CLK (the box's own clock) when a route uses it."""
+    if any(r.source == CLOCK_INPUT for p in config.presets for r in p.routes):
+        return INPUTS + (CLOCK_INPUT,)
+    return INPUTS
+
+
+def matrix_cells(preset: Preset, rows: tuple = INPUTS) -> list:
+    """Route labels per cell: cells[row][column], rows `rows` (row_ports()), columns
+    OUTPUTS."""
+    cells: list = [[[] for _ in OUTPUTS] for _ in rows]
     marks = 0
     for route in preset.routes:
         label = route_label(route)
         if route.transforms():  # what it changes: transform_lines(), by this number
             marks += 1
             label += " [%d]" % marks
-        row = cells[INPUTS.index(route.source)]
+        if route.source not in rows:
+            continue
+        row = cells[rows.index(route.source)]
         for out in route.outputs:
             row[OUTPUTS.index(out)].append(label)
     return cells
@@ -164,13 +184,16 @@ def describe(config: Config) -> str:
     else:
         head += "; no Program Change control"
     head += "; switch: " + ("at the next bar" if config.switch == "bar" else "now")
+    if config.tempo_bpm10:
+        head += "; CLK at %d.%d BPM" % (config.tempo_bpm10 // 10, config.tempo_bpm10 % 10)
     lines.append(head)
-    rows = [port_label(config, p) for p in INPUTS]
+    row_names = row_ports(config)
+    rows = [port_label(config, p) for p in row_names]
     row_width = max(len(r) for r in rows) + 2
     for index, preset in enumerate(config.presets):
         lines.append("")
         lines.append(button_label(index) + "  " + preset.name)
-        cells = matrix_cells(preset)
+        cells = matrix_cells(preset, row_names)
         texts = [["; ".join(c) if c else "." for c in row] for row in cells]
         ports = list(OUTPUTS)
         names = [config.devices.get(p, "") for p in OUTPUTS]
@@ -193,6 +216,10 @@ def describe(config: Config) -> str:
     legend += "among channels N"
     if any(r.transforms() for p in config.presets for r in p.routes):
         legend += "; [N]: the route changes what it sends, as note N under the preset says"
+    if any(r.clock_divide > 1 for p in config.presets for r in p.routes):
+        legend += "; /N: every N-th clock (from Start)"
+    if CLOCK_INPUT in row_ports(config):
+        legend += "; CLK: the box's own clock"
     lines.extend(wrap(legend, 92))
     return "\n".join(lines)
 

@@ -64,9 +64,10 @@ def _text(
 
 def render(config: presets.Config, source: str = "presets.json") -> str:
     """The SVG document for config; source names the file in the title."""
-    row_labels = [describe.port_label(config, port) for port in presets.INPUTS]
+    ports = describe.row_ports(config)
+    row_labels = [describe.port_label(config, port) for port in ports]
     label_w = max(_text_w(label) for label in row_labels) + 2 * PAD
-    grids = [describe.matrix_cells(preset) for preset in config.presets]
+    grids = [describe.matrix_cells(preset, ports) for preset in config.presets]
     # one column width for all panels, so the matrices line up
     col_w = []
     for col, port in enumerate(presets.OUTPUTS):

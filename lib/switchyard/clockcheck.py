@@ -1,5 +1,5 @@
 """The checks of the clock fields of presets.json: `clock_divide` on a route, routes from
-the box's own clock `CLK`, the top-level `tempo` (issue 22; docs/PRESETS.md).
+the box's own clock `CLK`, the top-level `tempo` (docs/PRESETS.md).
 
 Called by switchyard.presetcheck.Checker with itself as `checker`, so the messages have the
 same shape (file, JSON path, fix):
