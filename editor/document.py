@@ -222,6 +222,8 @@ def meta() -> dict:
     """What the page needs to know about the box: ports, types, panel labels, limits."""
     return {
         "inputs": list(presets.INPUTS),
+        # a route's "from" also takes the box's own clock (switchyard/clockgen.py)
+        "route_inputs": list(presets.INPUTS) + [presets.CLOCK_INPUT],
         "outputs": list(presets.OUTPUTS),
         "control_inputs": list(presets.CONTROL_INPUTS),
         "switch_modes": list(presets.SWITCH_MODES),

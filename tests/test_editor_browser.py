@@ -254,6 +254,52 @@ def test_split_transpose_velocity_and_sends(browser, editor_url, tmp_path):
     assert errors == []
 
 
+def test_the_box_s_clock_a_divided_route_and_the_tempo(browser, editor_url, tmp_path):
+    """CLK as a row of the matrix: a route from it to the spare output, every 2nd clock, at
+    100 BPM; Try it plays the box's clock there; the saved file passes tools/check.py."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(editor_url)
+    expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    checked(page)
+    page.get_by_test_id("cell-CLK-6").click()
+    expect(page.get_by_label("From input")).to_have_value("CLK")
+    divide = page.get_by_label("Clock divide")
+    divide.fill("2")
+    divide.press("Enter")
+    checked(page)
+    expect(page.get_by_test_id("cell-CLK-6")).to_contain_text("clk+tr /2")
+    page.locator("#box-settings summary").click()
+    tempo = page.get_by_label("Tempo", exact=True)
+    tempo.fill("400")
+    tempo.press("Enter")
+    expect(page.locator("#checker-summary")).to_contain_text("1 error")
+    tempo.fill("100")
+    tempo.press("Enter")
+    checked(page)
+    expect(page.locator("#checker-summary")).to_contain_text("No errors")
+
+    page.get_by_label("for").fill("2")
+    page.get_by_role("button", name="Play it through the box").click()
+    result = page.locator("#try-result")
+    expect(result).to_have_attribute("data-state", "done", timeout=WAIT_MS)
+    expect(page.get_by_test_id("try-output-6")).to_contain_text("clock")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").click()
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    download.value.save_as(saved / "presets.json")
+    assert run_check(saved).returncode == 0
+    doc = json.loads((saved / "presets.json").read_text())
+    assert doc["tempo"] == {"bpm": 100}
+    assert doc["presets"][0]["routes"][-1] == {
+        "from": "CLK", "to": ["6"], "types": ["clock", "transport"], "clock_divide": 2}
+    assert errors == []
+
+
 def test_monitor_try_it_lanes_counters_pause_clear_filter(browser, editor_url):
     """The Monitor with no box: "Watch the box" says so in one line; Try it fills the
     lanes from the simulated box's monitor stream, with rates and counters; pause holds

@@ -18,7 +18,8 @@ const state = {
 };
 
 const ROUTE_KEYS = ["from", "to", "types", "channels", "to_channel", "follow",
-  "keys", "transpose", "velocity", "cc_map"];
+  "keys", "transpose", "velocity", "cc_map", "clock_divide"];
+const CLK = "CLK"; // the box's own clock: a route's "from" only
 const NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 const PITCHES = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 };
 const CHANNELS = Array.from({ length: 16 }, (_, i) => i + 1);
@@ -96,6 +97,7 @@ const device = (port) => (state.doc.devices && state.doc.devices[port]) || "";
 const typeInfo = (name) => state.meta.types.find((t) => t.name === name);
 
 function portLabel(port) {
+  if (port === CLK) return "CLK (the box's clock)";
   const name = device(port);
   return name ? port + " " + name : port;
 }
@@ -299,6 +301,7 @@ function routeLabel(route) {
   }
   const changes = transformText(route);
   if (changes) label += " " + changes;
+  if (typeof route.clock_divide === "number" && route.clock_divide > 1) label += " /" + route.clock_divide;
   return label;
 }
 
@@ -313,9 +316,9 @@ function renderMatrix() {
     state.meta.outputs.map((out) =>
       el("th", { scope: "col" }, el("span", { class: "port", text: out }),
         el("span", { class: "device", text: device(out) }))));
-  const rows = state.meta.inputs.map((input) =>
+  const rows = state.meta.route_inputs.map((input) =>
     el("tr", {}, el("th", { scope: "row" }, el("span", { class: "port", text: input }),
-      el("span", { class: "device", text: device(input) })),
+      el("span", { class: "device", text: input === CLK ? "the box's clock" : device(input) })),
     state.meta.outputs.map((output) => {
       const here = routesInCell(preset, input, output);
       const selected = state.cell && state.cell.input === input && state.cell.output === output;
@@ -393,6 +396,7 @@ function renderPanel() {
       transposeField(route, base),
       velocityField(route, base),
       ccMapField(route, base),
+      clockDivideField(route, base),
       unknownKeys(route, base),
       el("div", { class: "panel-actions" },
         state.cell && Array.isArray(route.to) && route.to.includes(state.cell.output) && route.to.length > 1
@@ -415,7 +419,7 @@ function cellSiblings(preset, k) {
 function fromField(route, base) {
   return field("From input", base + ".from",
     el("select", { "aria-label": "From input", onchange: (e) => { route.from = e.target.value; edited(); } },
-      state.meta.inputs.map((input) => el("option", { value: input, selected: route.from === input, text: portLabel(input) }))));
+      state.meta.route_inputs.map((input) => el("option", { value: input, selected: route.from === input, text: portLabel(input) }))));
 }
 
 function toField(route, base) {
@@ -596,6 +600,21 @@ function velocityField(route, base) {
     el("p", { class: "hint", text: "Note-on velocities 1..127; a note-off keeps its own." }));
 }
 
+function clockDivideField(route, base) {
+  const carries = !Array.isArray(route.types) || route.types.includes("clock");
+  if (!carries && route.clock_divide === undefined) return null;
+  return field("Clock", base + ".clock_divide",
+    "every ",
+    numberInput(route.clock_divide, "Clock divide", (text) => {
+      const value = numberOrText(text);
+      if (value === 1 || value === "") delete route.clock_divide;
+      else route.clock_divide = value;
+      edited();
+    }, { placeholder: "1", size: 3 }),
+    " th clock",
+    el("p", { class: "hint", text: "1..96: 2 gives the 1st, 3rd, 5th... clock from Start (half time); 1 every clock." }));
+}
+
 function ccMapText(map) {
   return map && typeof map === "object" ? Object.entries(map).map(([a, b]) => a + ">" + b).join(", ") : "";
 }
@@ -727,6 +746,26 @@ function renderSettings() {
       el("select", { "aria-label": "Switch", onchange: (e) => setControl("switch", e.target.value) },
         state.meta.switch_modes.map((m) => el("option", { value: m, selected: (control.switch || "now") === m,
           text: m === "bar" ? "at the next bar line" : "at once" })))) : null);
+  const tempo = state.doc.tempo && typeof state.doc.tempo === "object" ? state.doc.tempo : null;
+  $("#tempo-fields").replaceChildren(
+    el("label", { "data-path": "tempo.bpm" }, "tempo ",
+      numberInput(tempo ? tempo.bpm : undefined, "Tempo", (text) => {
+        const t = text.trim();
+        if (t === "") delete state.doc.tempo;
+        else {
+          const value = /^\d+(\.\d)?$/.test(t) ? Number(t) : t;
+          state.doc.tempo = Object.assign(tempo || {}, { bpm: value });
+        }
+        edited();
+      }, { placeholder: "120", size: 5 }), " BPM"),
+    tempo ? el("label", { "data-path": "tempo.clock_when_stopped" }, " ",
+      el("input", { type: "checkbox", checked: tempo.clock_when_stopped !== false, "aria-label": "Clock when stopped",
+        onchange: (e) => {
+          if (e.target.checked) delete tempo.clock_when_stopped;
+          else tempo.clock_when_stopped = false;
+          edited();
+        } }), "clock also while stopped") : null,
+    el("p", { class: "hint", text: "20.0..300.0. Routes from CLK (a matrix row) send it; start, stop and tap it on the panel (README, At the desk)." }));
 }
 
 function setDevice(port, name) {
@@ -882,7 +921,9 @@ function clickCell(input, output) {
 
 function addRoute(input, output) {
   const routes = routesOf(currentPreset());
-  routes.push({ from: input, to: [output] });
+  // the box's clock sends clock and transport only
+  routes.push(input === CLK ? { from: input, to: [output], types: ["clock", "transport"] }
+    : { from: input, to: [output] });
   state.route = routes.length - 1;
   state.cell = { input, output };
   edited();
