@@ -41,8 +41,8 @@ class InputTap:
         self.inner = feed
 
     def feed(self, buf, n):
+        self.inner(buf, n)  # parsed and routed first: the record waits, not the MIDI
         self.monitor.record(self.tag, buf, n)
-        self.inner(buf, n)
 
 
 class Monitor:
