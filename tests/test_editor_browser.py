@@ -64,7 +64,8 @@ def checked(page) -> None:
     expect(page.locator("body")).to_have_attribute("data-checked", "yes")
 
 
-def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_path):
+def open_editor(browser, editor_url):
+    """A fresh page on the editor, ready and checked; and the list its script errors go to."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
@@ -72,6 +73,27 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
     page.goto(editor_url)
     expect(page.locator("body")).to_have_attribute("data-ready", "yes")
     checked(page)
+    return page, errors
+
+
+def download(page, folder: Path) -> Path:
+    """Download the document into `folder` (made here) as presets.json; its folder."""
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download").click()
+    folder.mkdir()
+    got.value.save_as(folder / "presets.json")
+    return folder
+
+
+def saved_and_checked(page, folder: Path) -> dict:
+    """Download the document, check it with tools/check.py (it must pass), and read it."""
+    download(page, folder)
+    assert run_check(folder).returncode == 0
+    return json.loads((folder / "presets.json").read_text())
+
+
+def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_path):
+    page, errors = open_editor(browser, editor_url)
 
     # the studio presets as matrices, with the panel labels and device names
     presets = page.get_by_test_id("preset")
@@ -97,11 +119,7 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
     shot(page, "editor-error.png")
 
     # the same words as tools/check.py on the file as it would be saved
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download").click()
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    download.value.save_as(broken / "presets.json")
+    broken = download(page, tmp_path / "broken")
     check = run_check(broken)
     assert check.returncode == 1 and CHANNEL_ERROR in check.stdout.splitlines()
 
@@ -155,13 +173,8 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
     expect(page.get_by_test_id("try-output-2")).to_contain_text("note on ch1 5")
 
     # save: download, and write onto a CIRCUITPY drive through deploy.py's checks
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download").click()
     saved = tmp_path / "saved"
-    saved.mkdir()
-    download.value.save_as(saved / "presets.json")
-    assert run_check(saved).returncode == 0
-    doc = json.loads((saved / "presets.json").read_text())
+    doc = saved_and_checked(page, saved)
     assert doc["presets"][0]["name"] == "Studio live"
     assert doc["presets"][0]["routes"][6] == {"from": "USB", "to": ["6"], "channels": [10]}
     assert [p["name"] for p in doc["presets"]] == [
@@ -188,13 +201,7 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
 def test_split_transpose_velocity_and_sends(browser, editor_url, tmp_path):
     """The Split preset: its keys shown as note names, a transpose mistyped and the checker's
     line at the field, the velocity range, a send's program, Try it through it, saved."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(editor_url)
-    expect(page.locator("body")).to_have_attribute("data-ready", "yes")
-    checked(page)
+    page, errors = open_editor(browser, editor_url)
     presets = page.get_by_test_id("preset")
     presets.nth(4).click()
     expect(presets.nth(4)).to_contain_text("Split")
@@ -242,13 +249,7 @@ def test_split_transpose_velocity_and_sends(browser, editor_url, tmp_path):
     expect(result).to_contain_text("5 Split")
     expect(page.get_by_test_id("try-output-4")).to_contain_text("program change ch1")
 
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download").click()
-    saved = tmp_path / "saved"
-    saved.mkdir()
-    download.value.save_as(saved / "presets.json")
-    assert run_check(saved).returncode == 0
-    split = json.loads((saved / "presets.json").read_text())["presets"][4]
+    split = saved_and_checked(page, tmp_path / "saved")["presets"][4]
     assert split["routes"][2]["transpose"] == 24 and split["routes"][2]["keys"] == ["C-1", "B3"]
     assert split["send"][1] == {"to": ["4"], "channel": 1, "program": 7}
     assert errors == []
@@ -257,13 +258,7 @@ def test_split_transpose_velocity_and_sends(browser, editor_url, tmp_path):
 def test_the_box_s_clock_a_divided_route_and_the_tempo(browser, editor_url, tmp_path):
     """CLK as a row of the matrix: a route from it to the spare output, every 2nd clock, at
     100 BPM; Try it plays the box's clock there; the saved file passes tools/check.py."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(editor_url)
-    expect(page.locator("body")).to_have_attribute("data-ready", "yes")
-    checked(page)
+    page, errors = open_editor(browser, editor_url)
     page.get_by_test_id("cell-CLK-6").click()
     expect(page.get_by_label("From input")).to_have_value("CLK")
     divide = page.get_by_label("Clock divide")
@@ -287,13 +282,7 @@ def test_the_box_s_clock_a_divided_route_and_the_tempo(browser, editor_url, tmp_
     expect(result).to_have_attribute("data-state", "done", timeout=WAIT_MS)
     expect(page.get_by_test_id("try-output-6")).to_contain_text("clock")
 
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download").click()
-    saved = tmp_path / "saved"
-    saved.mkdir()
-    download.value.save_as(saved / "presets.json")
-    assert run_check(saved).returncode == 0
-    doc = json.loads((saved / "presets.json").read_text())
+    doc = saved_and_checked(page, tmp_path / "saved")
     assert doc["tempo"] == {"bpm": 100}
     assert doc["presets"][0]["routes"][-1] == {
         "from": "CLK", "to": ["6"], "types": ["clock", "transport"], "clock_divide": 2}

@@ -9,6 +9,7 @@ same shape (file, JSON path, fix):
 """
 
 from switchyard import midi
+from switchyard.jsonscan import json_kind
 from switchyard.presets import ALL_CHANNELS, CLOCK_INPUT
 
 try:
@@ -46,7 +47,7 @@ def tempo(checker: "Any", value: "Any", config: "Any") -> None:
         else:
             checker.error(
                 "tempo.clock_when_stopped",
-                "must be true or false (without quotes), not " + _kind(flag),
+                "must be true or false (without quotes), not " + json_kind(flag),
             )
 
 
@@ -56,7 +57,8 @@ def _bpm10(checker: "Any", bpm: "Any", path: str) -> int:
         if isinstance(bpm, str):
             checker.error(path, "must be a number: write %s without quotes" % bpm.strip())
         else:
-            checker.error(path, "must be a number of beats a minute like 120, not " + _kind(bpm))
+            checker.error(
+                path, "must be a number of beats a minute like 120, not " + json_kind(bpm))
         return 0
     tenths = round(bpm * 10)
     if abs(bpm * 10 - tenths) > 0.01:  # CircuitPython floats: ~6 digits
@@ -99,7 +101,7 @@ def route_fields(checker: "Any", route: dict, path: str, source: "Any", types: i
             checker.error(dpath, "must be a number: write %s without quotes" % value.strip())
         else:
             checker.error(dpath, "must be a whole number 1..%d like 2 (half time), not %s"
-                          % (MAX_DIVIDE, _kind(value)))
+                          % (MAX_DIVIDE, json_kind(value)))
         return 1
     if value < 1 or value > MAX_DIVIDE:
         checker.error(dpath, "%d is outside 1..%d; 2 is half time, 24 one clock a quarter "
@@ -138,15 +140,3 @@ def warnings(checker: "Any", placed: list, path: str) -> None:
             )
 
 
-def _kind(value: "Any") -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return 'the text "' + value + '"'
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "the number " + str(value)

@@ -297,3 +297,23 @@ def find_json_error(text: str) -> tuple | None:
         line, column = line_column(data, e.pos)
         return (line, column, e.kind)
     return None
+
+
+def json_kind(value):
+    """What a JSON value is, in the words the checks' messages use."""
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return 'the text "' + value + '"'
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "the number " + str(value)
+
+
+def is_int(value):
+    """A JSON whole number (true and false are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -11,6 +11,7 @@ the box, and on a PC in tools/check.py and the editor, so all three print the sa
 """
 
 from switchyard import clockcheck, midi, transformcheck
+from switchyard.jsonscan import is_int, json_kind
 from switchyard.presets import (
     ALL_CHANNELS,
     CLOCK_INPUT,
@@ -116,22 +117,8 @@ def _quoted(names: tuple) -> str:
     return ", ".join('"' + n + '"' for n in names)
 
 
-def _kind(value: "Any") -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return 'the text "' + value + '"'
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "the number " + str(value)
 
 
-def _is_int(value: "Any") -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _key_path(path: str, key: str) -> str:
@@ -195,15 +182,16 @@ class Checker:
         elif want == "text":
             good = isinstance(value, str)
         else:
-            good = _is_int(value)
+            good = is_int(value)
         if not good:
-            self.error(path, "must be %s like %s, not %s" % (_article(want), example, _kind(value)))
+            self.error(path, "must be %s like %s, not %s"
+                       % (_article(want), example, json_kind(value)))
         return good
 
     def name(self, value: "Any", path: str, choices: tuple, what: str, listing: str) -> str | None:
         """A port or mode name from choices, else an error with "did you mean"."""
         if not isinstance(value, str):
-            if _is_int(value) and str(value) in choices:
+            if is_int(value) and str(value) in choices:
                 self.error(path, 'must be text: write "%s" with quotes' % value)
             else:
                 self.error(path, "must be %s in quotes; %s" % (what, listing))
@@ -219,13 +207,13 @@ class Checker:
 
     def channel(self, value: "Any", path: str) -> int:
         """A MIDI channel 1..16, else 0 and an error."""
-        if not _is_int(value):
+        if not is_int(value):
             if isinstance(value, str) and value.strip().isdigit():
                 self.error(path, "must be a number: write %s without quotes" % value.strip())
             elif isinstance(value, float):
                 self.error(path, "channel must be a whole number 1..16, not %s" % value)
             else:
-                self.error(path, "must be a channel number 1..16, not " + _kind(value))
+                self.error(path, "must be a channel number 1..16, not " + json_kind(value))
             return 0
         if value < 1 or value > 16:
             msg = "channel %d is outside 1..16" % value
@@ -256,7 +244,7 @@ class Checker:
             self.error(
                 "",
                 'the file must hold one JSON object {"version": 1, "presets": [...]}, not '
-                + _kind(doc),
+                + json_kind(doc),
             )
             return None
         self.keys(
@@ -269,8 +257,8 @@ class Checker:
         config = Config()
         if "version" in doc:
             version = doc["version"]
-            if not _is_int(version):
-                self.error("version", "must be the number 1, not " + _kind(version))
+            if not is_int(version):
+                self.error("version", "must be the number 1, not " + json_kind(version))
             elif version != 1:
                 self.error(
                     "version",
@@ -324,7 +312,7 @@ class Checker:
             name = devices[port]
             if not isinstance(name, str):
                 self.error(
-                    path, 'must be a device name in quotes like "Keystep", not ' + _kind(name)
+                    path, 'must be a device name in quotes like "Keystep", not ' + json_kind(name)
                 )
             elif not name.strip():
                 self.error(path, "empty device name; write the device's name or remove the entry")

@@ -10,6 +10,7 @@ same note on the same output and channel (one note-off would end both).
 """
 
 from switchyard import midi
+from switchyard.jsonscan import is_int
 from switchyard.presets import ALL_CHANNELS, OUTPUTS
 from switchyard.transforms import (
     MAX_SEND_CCS,
@@ -31,13 +32,11 @@ _SEND_KEYS = ("to", "channel", "bank", "cc", "program")
 _NOTES_BIT = 1 << midi.T_NOTES
 
 
-def _is_int(value: "Any") -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _in_range(ck: "Any", value: "Any", path: str, low: int, high: int, what: str) -> int | None:
     """A whole number low..high, else None and an error naming what it is."""
-    if not _is_int(value):
+    if not is_int(value):
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             ck.error(path, "must be a number: write %s without quotes" % value.strip())
         else:
