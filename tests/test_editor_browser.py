@@ -76,6 +76,15 @@ def open_editor(browser, editor_url):
     return page, errors
 
 
+def try_it(page, seconds: int):
+    """Play the studio scenario for `seconds` through the edited preset; the result block."""
+    page.get_by_label("for").fill(str(seconds))
+    page.get_by_role("button", name="Play it through the box").click()
+    result = page.locator("#try-result")
+    expect(result).to_have_attribute("data-state", "done", timeout=WAIT_MS)
+    return result
+
+
 def download(page, folder: Path) -> Path:
     """Download the document into `folder` (made here) as presets.json; its folder."""
     with page.expect_download() as got:
@@ -148,10 +157,7 @@ def test_edit_check_try_and_save_the_studio_presets(browser, editor_url, tmp_pat
     checked(page)
 
     # try it: the studio scenario through preset 1 as edited
-    page.get_by_label("for").fill("3")
-    page.get_by_role("button", name="Play it through the box").click()
-    result = page.locator("#try-result")
-    expect(result).to_have_attribute("data-state", "done", timeout=WAIT_MS)
+    result = try_it(page, 3)
     expect(result).to_contain_text("1 Studio live")
     expect(page.get_by_test_id("try-output-3")).to_contain_text("clock")
     expect(page.get_by_test_id("try-output-3")).to_contain_text("p99")
@@ -242,10 +248,7 @@ def test_split_transpose_velocity_and_sends(browser, editor_url, tmp_path):
     expect(sends.nth(1)).to_contain_text("the synth's 8")
     shot(page, "editor-split.png")
 
-    page.get_by_label("for").fill("2")
-    page.get_by_role("button", name="Play it through the box").click()
-    result = page.locator("#try-result")
-    expect(result).to_have_attribute("data-state", "done", timeout=WAIT_MS)
+    result = try_it(page, 2)
     expect(result).to_contain_text("5 Split")
     expect(page.get_by_test_id("try-output-4")).to_contain_text("program change ch1")
 
@@ -276,10 +279,7 @@ def test_the_box_s_clock_a_divided_route_and_the_tempo(browser, editor_url, tmp_
     checked(page)
     expect(page.locator("#checker-summary")).to_contain_text("No errors")
 
-    page.get_by_label("for").fill("2")
-    page.get_by_role("button", name="Play it through the box").click()
-    result = page.locator("#try-result")
-    expect(result).to_have_attribute("data-state", "done", timeout=WAIT_MS)
+    try_it(page, 2)
     expect(page.get_by_test_id("try-output-6")).to_contain_text("clock")
 
     doc = saved_and_checked(page, tmp_path / "saved")
