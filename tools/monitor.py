@@ -166,7 +166,13 @@ class Decoder:
         self.bad = 0  # records of an unknown tag (the stream is then out of step)
 
     def _time(self, t16: int) -> int:
-        self.now_ms += (t16 - self.now_ms) & 0xFFFF
+        """A record's 16-bit ms time, unwrapped against the latest seen. A DIN output's
+        record may come after later ones (the box makes it once the output has drained), so
+        a step back of under half the range is a record a little older, not a wrap."""
+        step = (t16 - self.now_ms) & 0xFFFF
+        if step >= 0x8000:
+            return (self.now_ms - (0x10000 - step)) * 1000
+        self.now_ms += step
         return self.now_ms * 1000
 
     def _sync(self) -> bool:

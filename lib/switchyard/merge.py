@@ -34,6 +34,11 @@ use running status; USB never does.
 import array
 from struct import pack_into
 
+try:
+    from typing import Any  # noqa: F401 (type comments)
+except ImportError:  # CircuitPython
+    pass
+
 from switchyard.midi import CC_IN_ORDER, CC_MODE, CC_POLICY, STATUS_DATA_LENGTH, const
 
 SOURCES = const(4)  # A, B, USB and the box itself
@@ -190,6 +195,11 @@ class Output:
         # flag the pacers look at after handing the port bytes.
         self.mon = None
         self.mon_tag = 0
+        # A DIN write's record waits here until the output has drained (monitor.later):
+        # off the path of the other outputs' writes in the same pass.
+        self.mon_buf = None  # type: Any
+        self.mon_n = 0
+        self.mon_t = 0
 
     def set_bit(self, bit):
         self.bit = bit
@@ -407,13 +417,15 @@ class Output:
                 if byte < 0:
                     if self.sysex is None and self.rt_head == self.rt_tail:
                         self.busy = False  # drained; the router sets it again
+                        if self.mon_n and self.mon is not None:
+                            self.mon.flush(self)
                     break
                 buf[n] = byte
             n += 1
         if n:
             port.send(n)
             if self.mon is not None:
-                self.mon.record(self.mon_tag, buf, n)
+                self.mon.later(self, buf, n)
         return n
 
     def _service_usb(self, port):
@@ -524,6 +536,8 @@ class PioOutput(Output):
                 elif head == tail:
                     if self.rt_head == self.rt_tail:
                         self.busy = False  # drained; the router sets it again
+                        if self.mon_n and self.mon is not None:
+                            self.mon.flush(self)
                     n = rt
                     continue
                 # Whole messages straight from the ring: the common case under load.
@@ -553,7 +567,7 @@ class PioOutput(Output):
             if n:
                 sm.background_write(viewss[which][n])  # `once`, positional
                 if self.mon is not None:
-                    self.mon.record(self.mon_tag, buf, n)
+                    self.mon.later(self, buf, n)
                 # The next batch goes in the other buffer: DMA reads this one until it is
                 # done, and by the time `pending` is 0 again it has finished with the other.
                 which ^= 1

@@ -66,8 +66,9 @@ class Monitor:
 
     # ---- records (called from the taps while open) -------------------------------------
 
-    def record(self, tag, data, n):
-        """A record of data[0:n] with its tag, or given up (counted) when it does not fit."""
+    def record(self, tag, data, n, t=-1):
+        """A record of data[0:n] with its tag (at ticks_ms `t`, or now), or given up
+        (counted) when it does not fit."""
         if self.gap and not self._gap_record():
             self.gap += 1
             return
@@ -76,13 +77,33 @@ class Monitor:
             self.gap += 1
             return
         buf = self.buf
-        pack_into("<BBH", buf, fill, tag, n, self.ticks_ms() & 0xFFFF)
+        if t < 0:
+            t = self.ticks_ms()
+        pack_into("<BBH", buf, fill, tag, n, t & 0xFFFF)
         fill += _HEADER
         for k in range(n):
             buf[fill + k] = data[k]
         self.fill = fill + n
         self.records += 1  # wrapped once a second, by stats()
         self.bytes += n
+
+    def later(self, out, buf, n):
+        """A DIN output handed the port buf[0:n]: its record is made once the output has
+        drained (flush), so the outputs written after it in this pass do not wait for it.
+        The buffer is the output's own (a DMA batch buffer is next written two batches on,
+        and a record still waiting is made before a new one)."""
+        if out.mon_n:
+            self.flush(out)
+        out.mon_buf = buf
+        out.mon_n = n
+        out.mon_t = self.ticks_ms()
+
+    def flush(self, out):
+        """The record an output's write left waiting (later), at the time of the write."""
+        n = out.mon_n
+        out.mon_n = 0
+        if self.on:
+            self.record(out.mon_tag, out.mon_buf, n, out.mon_t)
 
     def record_byte(self, tag, byte):
         """A record of one byte (a realtime byte put straight into a PIO transmitter)."""
@@ -166,6 +187,9 @@ class Monitor:
         serial = self.serial
         if not serial.connected:
             return False
+        for out in self.outputs:
+            if out.mon_n:
+                self.flush(out)  # an output that has not drained since its write
         fill = self.fill
         if not fill:
             return True
@@ -229,6 +253,7 @@ class Monitor:
         self._swap(self.plain)
         for out in self.outputs:
             out.mon = None
+            out.mon_n = 0
         self.reset()
 
     def _swap(self, feeds):
