@@ -16,7 +16,7 @@ except ImportError:
 
 from switchyard import clockgen
 from switchyard import presets as presets_module
-from switchyard.merge import Output, PioOutput
+from switchyard.merge import READ_CHUNK, Output, PioOutput
 from switchyard.midi import const
 from switchyard.panel import Panel
 from switchyard.ports import PioOut, UartIn
@@ -24,7 +24,6 @@ from switchyard.router import CLK, INPUT_NAMES, OUTPUT_NAMES, ConfigError, Route
 from switchyard.stream import StreamParser
 
 PRESETS_PATH = "/presets.json"
-_RX_CHUNK = const(64)
 _TICKS_MASK = const(0x1FFFFFFF)
 _NVM_MAGIC = const(0x53)
 # CLK's tapped tempo: nvm[3:9] after the preset's record (an older box's record ends at 3;
@@ -155,7 +154,7 @@ class App:
         self.other_feeds = other_feeds
         self.monitor = None  # type: Any  # switchyard.monitor.Monitor when usb_cdc.data exists
         self.monitor_on = False
-        self.rx = bytearray(_RX_CHUNK)
+        self.rx = bytearray(READ_CHUNK)
         self.panel = Panel(keys, event, leds or {}, config_error)
         self.router.beat_led = (leds or {}).get("CLK")
         # CLK, the box's own clock, when presets.json asks for it (a tempo or a CLK route);

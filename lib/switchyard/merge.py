@@ -68,9 +68,10 @@ _LANE_MAX = const(8192)
 # A SysEx still arriving starts on an output only with this much of its lane free: room for
 # what may jump it meanwhile (64 realtime bytes from other inputs).
 _START_FREE = const(128)
-# Below this much free in the lane of the SysEx being sent, realtime bytes wait behind its
-# bytes: one RX chunk, so the lane cannot overflow before the output drains it.
-_YIELD_FREE = const(64)
+# The most app.py reads from an input at once. Below this much free in the lane of the
+# SysEx being sent, realtime bytes wait behind its bytes, so the lane cannot overflow before
+# the output drains it; a USB input is not read while a started lane has less than this.
+READ_CHUNK = const(64)
 # A SysEx marker may take the reserve too (whether it is carried is its lane's matter) but
 # not its last 64 slots, which stay for releases and the latest values.
 _SYSEX_SLOTS = const(191)
@@ -250,9 +251,7 @@ class Output:
     def _rt_held(self):
         """Realtime waits: the lane of the SysEx being sent is nearly full, and a byte that
         jumped it now could make it overflow (its source does not wait)."""
-        src = self.sysex_src
-        return ((self.lane_head[src] - self.lane_tail[src] - 1)
-                & self.lane_mask[src]) < _YIELD_FREE
+        return self.lane_free(self.sysex_src) < READ_CHUNK
 
     def sysex_start(self, source):
         # The lane is not reset: earlier SysEx from this source may still be in it, waiting

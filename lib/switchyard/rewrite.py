@@ -69,7 +69,6 @@ class _NoteTrack:
         self.channels = bytearray(_NOTE_SLOTS) if follows else None  # channel sent (follow)
 
 
-
 class Rewrites:
     """Router's rare path (Router inherits it; router.Router.__init__ sets these)."""
 
@@ -105,9 +104,10 @@ class Rewrites:
         sustain_slot = -1
         if route.types & (1 << midi.T_CC):
             sustain_slot = len(self.sustain_rewrite)
-            table = None if route.cc_map is None else transforms.cc_table(route.cc_map)
-            self.sustain_rewrite.append((i, mask, bytearray(32), table))
-        cp.rewrites[i].append(_Rewrite(route, mask, follow_slot, track, sustain_slot))
+        rw = _Rewrite(route, mask, follow_slot, track, sustain_slot)
+        if sustain_slot >= 0:  # its pedals' releases go with the same CC map
+            self.sustain_rewrite.append((i, mask, bytearray(32), rw.cc_map))
+        cp.rewrites[i].append(rw)
         plain = cp.plain[i]
         for status in range(0xF0, 0x100):
             if self._matches(route.types, route.channels, status):

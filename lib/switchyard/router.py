@@ -44,7 +44,6 @@ _TAIL = const(257)
 _BIT = const(260)
 _RING_MASK = const(255)
 _RING_LIMIT = const(64)
-_READ_CHUNK = const(64)  # the most app.py reads from an input at once
 if (_HEAD, _TAIL, _BIT, _RING_MASK, _RING_LIMIT) != (
     merge.HEAD, merge.TAIL, merge.BIT, merge.RING_MASK, merge.RING_LIMIT
 ):
@@ -428,10 +427,9 @@ class Router(Rewrites):
         data2 = (word >> 16) & 0x7F
         bit = ring[_BIT]
         must = 0
-        if kind == 0x80 or (kind == 0x90 and not data2):
-            must = self.release_mask & bit
-        elif kind == 0xB0 and ((word >> 8) & 0x7F) | 2 == 66 and data2 < 64:
-            must = self.release_mask & bit
+        if (kind == 0x80 or (kind == 0x90 and not data2)
+                or (kind == 0xB0 and ((word >> 8) & 0x7F) | 2 == 66 and data2 < 64)):
+            must = self.release_mask & bit  # a note-off or pedal release
         if merge.admit(ring, word, must):
             return
         if kind == 0x90 and data2 and not self.note_prev & bit:
@@ -540,7 +538,7 @@ class Router(Rewrites):
         mask = self.sysex_mask[source]
         if mask:
             for out in self.dests[mask]:
-                if (out.lane_open[source] and out.lane_free(source) <= _READ_CHUNK
+                if (out.lane_open[source] and out.lane_free(source) <= merge.READ_CHUNK
                         and out.started(source)):
                     return True
         return False
