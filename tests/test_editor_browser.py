@@ -64,9 +64,9 @@ def checked(page) -> None:
     expect(page.locator("body")).to_have_attribute("data-checked", "yes")
 
 
-def open_editor(browser, editor_url):
+def open_editor(browser, editor_url, height: int = 1000):
     """A fresh page on the editor, ready and checked; and the list its script errors go to."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = browser.new_page(viewport={"width": 1400, "height": height}, accept_downloads=True)
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -293,13 +293,7 @@ def test_monitor_try_it_lanes_counters_pause_clear_filter(browser, editor_url):
     """The Monitor with no box: "Watch the box" says so in one line; Try it fills the
     lanes from the simulated box's monitor stream, with rates and counters; pause holds
     the lanes, clear empties them, the type filter and the port boxes narrow them."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1400})
-    page.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(editor_url)
-    expect(page.locator("body")).to_have_attribute("data-ready", "yes")
-    checked(page)
+    page, errors = open_editor(browser, editor_url, height=1400)
     section = page.locator("#monitor")
     expect(page.locator("#monitor-lanes .lane")).to_have_count(10)
 
