@@ -5,7 +5,8 @@ read + write_fuel * writes to an output + out_byte_fuel * bytes written + realti
 realtime bytes put in a PIO transmitter's Y (one `set y` each) + busy_output_fuel *
 outputs serviced + housekeeping_fuel (on the passes that update the buttons and LEDs) +
 poll_fuel * looks at a UART inside the pass (past the one at its top, which pass_fuel has)
-+ the monitor's records, their bytes and its hand-overs to usb_cdc while a host has it open,
++ while a host has the monitor open, its records, its hand-overs to usb_cdc and what it adds
+to each read, DIN write and realtime byte,
 with SysEx data bytes at their own (lower) rates in and out, and  time = fuel * ns_per_fuel.
 ns_per_fuel holds at the system clock ns_per_fuel_clk_hz (the RP2040's 125 MHz default);
 the runner takes it to the clock the firmware runs the chip at (at_clock: the interpreter's
@@ -57,8 +58,12 @@ class CostModel:
         poll_fuel: float = 0.0,
         ns_per_fuel_clk_hz: int = 125_000_000,
         monitor_record_fuel: float = 0.0,
-        monitor_byte_fuel: float = 0.0,
         monitor_pump_fuel: float = 0.0,
+        monitor_read_fuel: float = 0.0,
+        monitor_write_fuel: float = 0.0,
+        monitor_realtime_fuel: float = 0.0,
+        monitor_pass_fuel: float = 0.0,
+        monitor_single_fuel: float = 0.0,
     ):
         self.ns_per_fuel = ns_per_fuel
         self.ns_per_fuel_clk_hz = ns_per_fuel_clk_hz
@@ -76,10 +81,20 @@ class CostModel:
         self.write_fuel = write_fuel
         self.realtime_fuel = realtime_fuel
         self.poll_fuel = poll_fuel
-        # The monitor, while a host has it open (switchyard.monitor): a record, a byte of
-        # it, a hand-over to usb_cdc (tools/bench.py measure_monitor).
+        # The monitor, while a host has it open (switchyard.monitor; tools/bench.py
+        # measure_monitor): a record made in the batch after a pass's writes
+        # (Monitor.after_pass; its bytes copied by one pack_into, whatever their number),
+        # the batch's own cost in a pass that read, a record made alone (an output written
+        # twice in a pass, Monitor.record), a hand-over to usb_cdc; what an input's read
+        # pays for its tap (the copy kept for the batch), a DIN write for leaving its
+        # record to wait (Monitor.later), a realtime byte put straight into a PIO
+        # transmitter for its mark in the pass's realtime record.
         self.monitor_record_fuel = monitor_record_fuel
-        self.monitor_byte_fuel = monitor_byte_fuel
+        self.monitor_read_fuel = monitor_read_fuel
+        self.monitor_write_fuel = monitor_write_fuel
+        self.monitor_realtime_fuel = monitor_realtime_fuel
+        self.monitor_pass_fuel = monitor_pass_fuel
+        self.monitor_single_fuel = monitor_single_fuel
         self.monitor_pump_fuel = monitor_pump_fuel
         self.source = source
 
@@ -102,8 +117,12 @@ class CostModel:
             data.get("poll_fuel", 0.0),
             data.get("ns_per_fuel_clk_hz", 125_000_000),
             data.get("monitor_record_fuel", 0.0),
-            data.get("monitor_byte_fuel", 0.0),
             data.get("monitor_pump_fuel", 0.0),
+            data.get("monitor_read_fuel", 0.0),
+            data.get("monitor_write_fuel", 0.0),
+            data.get("monitor_realtime_fuel", 0.0),
+            data.get("monitor_pass_fuel", 0.0),
+            data.get("monitor_single_fuel", 0.0),
         )
 
     @classmethod
@@ -137,8 +156,12 @@ class CostModel:
         realtime: int = 0,
         polls: int = 0,
         monitor_records: int = 0,
-        monitor_bytes: int = 0,
         monitor_pumps: int = 0,
+        monitor_singles: int = 0,
+        monitor_reads: int = 0,
+        monitor_writes: int = 0,
+        monitor_realtime: int = 0,
+        monitor_passes: int = 0,
     ) -> float:
         """The fuel of a pass's work, without the loop's fixed pass_fuel (the runner also
         uses it part-way through a pass, to place an output write at its time).
@@ -159,8 +182,12 @@ class CostModel:
             + self.housekeeping_fuel * housekeeping
             + self.poll_fuel * polls
             + self.monitor_record_fuel * monitor_records
-            + self.monitor_byte_fuel * monitor_bytes
+            + self.monitor_single_fuel * monitor_singles
             + self.monitor_pump_fuel * monitor_pumps
+            + self.monitor_read_fuel * monitor_reads
+            + self.monitor_write_fuel * monitor_writes
+            + self.monitor_realtime_fuel * monitor_realtime
+            + self.monitor_pass_fuel * monitor_passes
         )
 
     def us(self, fuel: float) -> int:
@@ -183,8 +210,12 @@ class CostModel:
             "realtime_fuel": self.realtime_fuel,
             "poll_fuel": self.poll_fuel,
             "monitor_record_fuel": self.monitor_record_fuel,
-            "monitor_byte_fuel": self.monitor_byte_fuel,
             "monitor_pump_fuel": self.monitor_pump_fuel,
+            "monitor_read_fuel": self.monitor_read_fuel,
+            "monitor_write_fuel": self.monitor_write_fuel,
+            "monitor_realtime_fuel": self.monitor_realtime_fuel,
+            "monitor_pass_fuel": self.monitor_pass_fuel,
+            "monitor_single_fuel": self.monitor_single_fuel,
             "source": self.source,
         }
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from sim.chip import Chip
 from sim.clock import VirtualClock
 from sim.cost import CostModel
+from sim.doubles.usb_midi import PortOut
 from sim.doubles.vtime import monotonic_ns_at
 from sim.install import load_firmware
 
@@ -170,7 +171,7 @@ class Simulation:
                     raise self._stalled("virtual time stood still for %d passes" % still)
             else:
                 still = 0
-            dt = cost.pass_us(*meter.counts(busy, app.housekeeping_runs - hk_before))
+            dt = cost.pass_us(*meter.counts(busy, app.housekeeping_runs - hk_before, end=True))
             # The meter has already moved the clock to the pass's last write or look; the
             # rest of the pass (its fixed cost, housekeeping) runs from there.
             end = meter.start_us + dt
@@ -350,7 +351,7 @@ class Simulation:
             "open": mon.on,
             "opens": mon.opens,
             "bytes_streamed": sum(len(d) for _, d in self.chip.cdc.received),
-            "records": mon.records,
+            "records": mon.records + mon.singles,
             "given_up": mon.given_up + mon.gap,
         }
 
@@ -389,11 +390,11 @@ class _PassMeter:
 
     def __init__(self, cost: CostModel, clock: VirtualClock, uarts: int,
                  in_sysex: dict[tuple[int, bool], bool], monitor: object = None) -> None:
-        # The monitor's own counters (records, bytes, hand-overs) at the start of the pass:
+        # The monitor's own counters (records, hand-overs) at the start of the pass:
         # what it did meanwhile is charged like the rest (CostModel.work_fuel).
         self.monitor = monitor
         self.mon_start = (
-            (monitor.records, monitor.bytes, monitor.pumps) if monitor is not None else None
+            (monitor.records, monitor.singles, monitor.pumps) if monitor is not None else None
         )
         self.cost = cost
         self.clock = clock
@@ -405,6 +406,7 @@ class _PassMeter:
         self.sysex_in = 0
         self.polls = 0
         self.writes = 0
+        self.usb_writes = 0
         self.out_bytes = 0
         self.sysex_out = 0
         self.realtime = 0
@@ -424,6 +426,7 @@ class _PassMeter:
             self.realtime += 1
         else:
             self.writes += 1
+            self.usb_writes += isinstance(port, PortOut)  # a USB write makes its record
             self.out_bytes += len(data)
             self.sysex_out += self._sysex_bytes(port, data, True)
         # so far, with one busy output's share for each write
@@ -432,8 +435,10 @@ class _PassMeter:
         if at > self.clock.now_us:
             self.clock.advance_to(at)
 
-    def counts(self, busy_outputs: int, housekeeping: int = 0) -> tuple[int, ...]:
-        """What the pass has done so far, as CostModel.work_fuel and pass_us take it."""
+    def counts(self, busy_outputs: int, housekeeping: int = 0,
+               end: bool = False) -> tuple[int, ...]:
+        """What the pass has done so far, as CostModel.work_fuel and pass_us take it
+        (`end`: the whole pass, with what comes after its writes)."""
         counts = (
             self.bytes_in, self.out_bytes + self.realtime, busy_outputs, housekeeping,
             self.sysex_in, min(self.sysex_out, self.out_bytes), self.reads, self.writes,
@@ -442,10 +447,15 @@ class _PassMeter:
         if self.mon_start is None:
             return counts
         mon = self.monitor
-        r0, b0, p0 = self.mon_start
+        r0, s0, p0 = self.mon_start
         wrap = 0x3FFFFFFF
+        taps = mon.on  # type: ignore[attr-defined]
         return counts + (
-            (mon.records - r0) & wrap, (mon.bytes - b0) & wrap, (mon.pumps - p0) & wrap,  # type: ignore[attr-defined]
+            (mon.records - r0) & wrap, (mon.pumps - p0) & wrap,  # type: ignore[attr-defined]
+            (mon.singles - s0) & wrap,  # type: ignore[attr-defined]
+            self.reads if taps else 0, self.writes - self.usb_writes if taps else 0,
+            self.realtime if taps else 0,
+            1 if taps and end and self.reads else 0,  # the look at the taps after the writes
         )
 
     def _sysex_bytes(self, port: object, data: bytes, closing: bool) -> int:

@@ -212,3 +212,38 @@ def test_open_monitor_runs_with_the_heap_locked_under_micropython():
         import shutil
 
         shutil.rmtree(lib, ignore_errors=True)
+
+
+def test_a_clock_fanned_out_is_one_record_naming_its_outputs_and_a_repeat_starts_another():
+    """Monitor.realtime: a realtime byte put straight into several PIO transmitters in one
+    pass is one 0x63 record (byte, output mask); the same output again, or another byte,
+    closes it first, so the decoder gives every port each byte it was sent, in order."""
+    from switchyard.monitor import Monitor
+
+    class Host:
+        connected = True
+
+        def __init__(self):
+            self.got = bytearray()
+
+        def write(self, buf):
+            self.got.extend(bytes(buf))
+            return len(buf)
+
+        def reset_output_buffer(self):
+            pass
+
+    host = Host()
+    mon = Monitor(host, lambda: 5)
+    mon.attach([], [], [], [], [])
+    mon.open()
+    mon.realtime(1 << 2, 0xF8)  # out 3
+    mon.realtime(1 << 5, 0xF8)  # out 6
+    mon.realtime(1 << 2, 0xF8)  # out 3 again: the first record is made
+    mon.realtime(1 << 3, 0xFA)  # another byte: so is the second
+    mon.after_pass()
+    assert mon.pump()
+    events = [e for e in monitor.Decoder().feed(bytes(host.got)) if e.kind == "message"]
+    got = [(e.port, list(e.bytes)) for e in events]
+    assert sorted(got) == sorted([("3", [0xF8]), ("6", [0xF8]), ("3", [0xF8]), ("4", [0xFA])])
+    assert mon.records + mon.singles == 3

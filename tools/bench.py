@@ -213,11 +213,35 @@ def run_monitored(app, feeds, pump):
 """
 
 
+_MONITOR_TERMS = r"""
+from switchyard.monitor import InputTap
+
+def _noop(buf, n):
+    pass
+
+_m2 = Monitor(FastSerial(), time.ticks_ms)
+_tap = InputTap(_m2, 0x40, _noop)
+_feed = _tap.feed
+_m2.taps = (_tap, InputTap(_m2, 0x41, _noop), InputTap(_m2, 0x42, _noop))
+
+class _Out:  # the fields Monitor.later sets on an output
+    def __init__(self, index):
+        self.mon_n = 0
+        self.mon_tag = 0x50 + index
+        self.mon_buf = _b
+        self.mon_t = 0
+
+_os = [_Out(k) for k in range(7)]
+_m2.outputs = tuple(_os)
+"""
+
+
 def measure_monitor(lib: Path, data: bytes) -> dict:
     """The monitor's cost under MicroPython: the engine's fuel per input byte with the
     channel open and read (every input and output recorded, handed over each pass), its
-    steady state under heap_lock, and the cost model's terms: a record, a byte of it, a
-    hand-over. Closed, the engine pays only the `mon` flag of each write: that is in
+    steady state under heap_lock, and the cost model's terms: a record (the larger of a
+    1- and a 16-byte one), a hand-over, and what the monitor adds to a read and to a
+    DIN write. Closed, the engine pays only the `mon` flag of each write: that is in
     engine_fuel_per_byte itself (measured with a closed monitor's flags in place)."""
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, data, 16)
@@ -231,24 +255,44 @@ def measure_monitor(lib: Path, data: bytes) -> dict:
             locked_ok = True
         except Exception:
             locked_ok = False
-        out, _ = mp.run("print(mon.records, mon.bytes, mon.given_up + mon.gap)")
-        records, recorded, given_up = (int(x) for x in out.split())
+        out, _ = mp.run("print(mon.records, mon.given_up + mon.gap)")
+        records, given_up = (int(x) for x in out.split())
         mp.run("_b = bytearray(64)\n_m = mon")
+        # a record's bytes are copied by one pack_into of a fixed 64: its size costs nothing
         one = _per_call(mp, "_m, _b", "_m.record(0x40, _b, 1)", "_m.fill = 0")
         sixteen = _per_call(mp, "_m, _b", "_m.record(0x40, _b, 16)", "_m.fill = 0")
         pump = _per_call(mp, "_m, _b", "_m.pump()", "_m.fill = 0\n_m.record(0x40, _b, 27)")
         pump_empty = _per_call(mp, "_m", "_m.pump()", "_m.fill = 0")
-    byte = (sixteen - one) / 15
+        # What a read pays for its tap (InputTap.feed around a feed that does nothing, less
+        # that feed alone); the batch after a pass's writes (Monitor.after_pass) with one
+        # input's bytes kept, and each record more in it (three outputs more); what a DIN
+        # write pays to leave its record waiting (Monitor.later); a realtime byte's mark.
+        mp.run(_MONITOR_TERMS)
+        noop = _per_call(mp, "_noop, _b", "_noop(_b, 3)")
+        tap = _per_call(mp, "_feed, _tap, _b", "_feed(_b, 3)", "_tap.n = 0")
+        one_in = "_m2.fill = 0\n_tap.n = 3"
+        four = one_in + "\n_m2.waiting = True\n_os[0].mon_n = _os[1].mon_n = _os[2].mon_n = 3"
+        batch_one = _per_call(mp, "_m2, _tap, _os", "_m2.after_pass()", one_in)
+        batch_four = _per_call(mp, "_m2, _tap, _os", "_m2.after_pass()", four)
+        batched = (batch_four - batch_one) / 3
+        later = _per_call(mp, "_m2, _os, _b", "_m2.later(_os[0], _b, 3)", "_os[0].mon_n = 0")
+        # a clock put straight into six PIO transmitters in one pass, a sixth of it
+        realtime = _per_call(mp, "_m2", "\n".join("_m2.realtime(%d, 0xF8)" % (1 << k)
+                                                   for k in range(6)),
+                             "_m2.rt_mask = 0") / 6
     return {
         "monitor_engine_fuel_per_byte": round(open_fuel),
         "monitor_steady_state_allocations": 0 if locked_ok else 1,
         "monitor_records_given_up": given_up,
-        "monitor_record_fuel": round(one - byte, 1),
-        "monitor_byte_fuel": round(byte, 1),
+        "monitor_record_fuel": round(batched, 1),
+        "monitor_single_fuel": round(max(one, sixteen), 1),
         "monitor_pump_fuel": round(pump, 1),
         "monitor_pump_empty_fuel": round(pump_empty, 1),
+        "monitor_read_fuel": round(tap - noop, 1),
+        "monitor_pass_fuel": round(batch_one - batched, 1),
+        "monitor_write_fuel": round(later, 1),
+        "monitor_realtime_fuel": round(realtime, 1),
         "monitor_records_per_run": records // 5,
-        "monitor_bytes_per_run": recorded // 5,
     }
 
 
@@ -901,8 +945,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     # The monitor's terms are measured on their own (measure_monitor), not fitted.
     cost.monitor_record_fuel = results["monitor_record_fuel"]
-    cost.monitor_byte_fuel = results["monitor_byte_fuel"]
     cost.monitor_pump_fuel = results["monitor_pump_fuel"]
+    cost.monitor_read_fuel = results["monitor_read_fuel"]
+    cost.monitor_write_fuel = results["monitor_write_fuel"]
+    cost.monitor_realtime_fuel = results["monitor_realtime_fuel"]
+    cost.monitor_pass_fuel = results["monitor_pass_fuel"]
+    cost.monitor_single_fuel = results["monitor_single_fuel"]
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     cost.save(out.with_name("cost_model.json"))  # the fit of this run, beside the results

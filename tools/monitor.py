@@ -30,6 +30,7 @@ TAG_OUT = 0x50
 TAG_STATS = 0x60
 TAG_GAP = 0x61
 TAG_HELLO = 0x62
+TAG_RT = 0x63
 MAGIC = b"SWM1"
 UNKNOWN = 0xFFFFFFFF
 HEADER = 4
@@ -230,6 +231,12 @@ class Decoder:
             key = ("in", INPUTS[tag - TAG_IN]) if tag < TAG_OUT else ("out", OUTPUTS[tag - TAG_OUT])
             for msg in self.parsers[key].feed(payload):
                 yield Event("message", t_us, dir=key[0], port=key[1], bytes=msg)
+        elif tag == TAG_RT and len(payload) == 2:
+            t_us = self._time(t16)
+            for k, port in enumerate(OUTPUTS):
+                if payload[1] >> k & 1:
+                    for msg in self.parsers[("out", port)].feed(payload[:1]):
+                        yield Event("message", t_us, dir="out", port=port, bytes=msg)
         elif tag == TAG_GAP:
             t_us = self._time(t16)
             n = struct.unpack_from("<I", payload)[0]

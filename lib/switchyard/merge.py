@@ -196,7 +196,8 @@ class Output:
         # flag the pacers look at after handing the port bytes.
         self.mon = None
         self.mon_tag = 0
-        # A DIN write's record waits here until the output has drained (monitor.later):
+        self.mon_bit = 0  # 1 << the output's index: its bit in the monitor's realtime records
+        # A DIN write's record waits here until the pass's writes are done (monitor.later):
         # off the path of the other outputs' writes in the same pass.
         self.mon_buf = None  # type: Any
         self.mon_n = 0
@@ -416,8 +417,6 @@ class Output:
                 if byte < 0:
                     if self.sysex is None and self.rt_head == self.rt_tail:
                         self.busy = False  # drained; the router sets it again
-                        if self.mon_n and self.mon is not None:
-                            self.mon.flush(self)
                     break
                 buf[n] = byte
             n += 1
@@ -535,8 +534,6 @@ class PioOutput(Output):
                 elif head == tail:
                     if self.rt_head == self.rt_tail:
                         self.busy = False  # drained; the router sets it again
-                        if self.mon_n and self.mon is not None:
-                            self.mon.flush(self)
                     n = rt
                     continue
                 # Whole messages straight from the ring: the common case under load.
@@ -590,7 +587,7 @@ class PioOutput(Output):
                 sm.run(self.rt_exec[byte & 7])
                 self.rt_waiting = True
                 if self.mon is not None:
-                    self.mon.record_byte(self.mon_tag, byte)
+                    self.mon.realtime(self.mon_bit, byte)
                 return False
         return Output.put_realtime(self, byte)
 
@@ -612,7 +609,7 @@ class PioOutput(Output):
         self.rt_head = (head + 1) & _RT_MASK
         self.rt_waiting = True
         if self.mon is not None:
-            self.mon.record_byte(self.mon_tag, self.rt[head])
+            self.mon.realtime(self.mon_bit, self.rt[head])
         return 1
 
     def _stream(self, lane, src, buf):

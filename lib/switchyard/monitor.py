@@ -21,28 +21,41 @@ from switchyard.midi import const
 SIZE = const(1024)  # staging buffer: ~14 ms of the studio at full load
 _STEP = const(16)  # a write is a multiple of this (one view per multiple, made once)
 _HEADER = const(4)  # tag, payload length, time (ticks_ms, low 16 bits, little-endian)
-_MAX_PAYLOAD = const(255)
+_COPY = const(64)  # a record's bytes are copied as 64 (merge.READ_CHUNK, the largest write)
+_RECORD = "<BBH64s"  # tag, length, time, bytes: _HEADER + _COPY, written by one pack_into
+_KEEP = "<64s"  # an input's bytes kept until the pass's writes are done (InputTap)
+_LAST = const(SIZE - _HEADER)  # a record of n bytes fits while fill <= _LAST - n
 TAG_PAD = const(0x00)  # one byte, skipped
 TAG_IN = const(0x40)  # + input index (A, B, USB): bytes the input read
 TAG_OUT = const(0x50)  # + output index (1..6, USB): bytes handed to the output
 TAG_STATS = const(0x60)  # counters, once a second
 TAG_GAP = const(0x61)  # records the monitor gave up (host too slow) since the last gap
 TAG_HELLO = const(0x62)  # first record after the host opens the channel
+TAG_RT = const(0x63)  # a realtime byte put straight into PIO transmitters: byte, output mask
 MAGIC = b"SWM1"
 UNKNOWN = const(0xFFFFFFFF)  # a counter the box cannot read (RX overflow on busio.UART)
 
 
 class InputTap:
-    """An input's feed while the monitor is open: record the bytes, then parse them."""
+    """An input's feed while the monitor is open: parse the bytes, then keep a copy of
+    them; their record is made after the pass's writes (Monitor.inputs), so the MIDI the
+    bytes carry does not wait for it."""
 
     def __init__(self, monitor, tag, feed):
         self.monitor = monitor
         self.tag = tag
         self.inner = feed
+        self.keep = bytearray(_COPY)
+        self.n = 0  # bytes kept whose record is not made yet
+        self.t = 0  # ticks_ms of their read
 
     def feed(self, buf, n):
-        self.inner(buf, n)  # parsed and routed first: the record waits, not the MIDI
-        self.monitor.record(self.tag, buf, n)
+        self.inner(buf, n)  # parsed and routed first
+        if self.n:  # read twice in one pass: the first read's record now
+            self.monitor.input_record(self)
+        pack_into(_KEEP, self.keep, 0, buf)  # one C copy, no allocation
+        self.n = n
+        self.t = self.monitor.ticks_ms()
 
 
 class Monitor:
@@ -51,73 +64,145 @@ class Monitor:
     def __init__(self, serial, ticks_ms):
         self.serial = serial
         self.ticks_ms = ticks_ms
-        self.buf = bytearray(SIZE)
+        # _COPY bytes past SIZE: a record's pack_into copies _COPY bytes whatever its length
+        self.buf = bytearray(SIZE + _COPY)
         view = memoryview(self.buf)
         self.views = tuple(view[: k * _STEP] for k in range(SIZE // _STEP + 1))
         self.fill = 0
         self.on = False
         self.gap = 0  # records given up since the last gap record
+        self.rt_mask = 0  # outputs a realtime byte went to straight, not yet recorded
+        self.waiting = False  # an output's write's record waits (later)
+        self.rt_byte = 0
+        self.rt_t = 0
         self.given_up = 0  # records given up since the channel opened
         # Counted for the simulator's cost model and the stats record (wrap at 2**30).
-        self.records = 0
-        self.bytes = 0
+        self.records = 0  # made in after_pass, a batch a pass
+        self.singles = 0  # made one by one (record, rt_record)
         self.pumps = 0
         self.opens = 0
 
     # ---- records (called from the taps while open) -------------------------------------
 
     def record(self, tag, data, n, t=-1):
-        """A record of data[0:n] with its tag (at ticks_ms `t`, or now), or given up
-        (counted) when it does not fit."""
-        if self.gap and not self._gap_record():
-            self.gap += 1
-            return
+        """A record of data[0:n] (n <= _COPY) with its tag (at ticks_ms `t`, or now), or
+        given up (counted) when it does not fit."""
         fill = self.fill
-        if fill + _HEADER + n > SIZE or n > _MAX_PAYLOAD:
-            self.gap += 1
-            return
-        buf = self.buf
+        if self.gap or fill > _LAST - n:
+            if not self.room(n):
+                return
+            fill = self.fill
         if t < 0:
             t = self.ticks_ms()
-        pack_into("<BBH", buf, fill, tag, n, t & 0xFFFF)
-        fill += _HEADER
-        for k in range(n):
-            buf[fill + k] = data[k]
-        self.fill = fill + n
-        self.records += 1  # wrapped once a second, by stats()
-        self.bytes += n
+        pack_into(_RECORD, self.buf, fill, tag, n, t & 0xFFFF, data)
+        self.fill = fill + _HEADER + n
+        self.singles += 1  # wrapped once a second, by stats()
+
+    def room(self, n):
+        """A record of n bytes found a gap still unsaid or no room: the gap record first
+        when it fits; True when the record fits after it, else it is given up (counted)."""
+        if (self.gap and not self._gap_record()) or self.fill > _LAST - n:
+            self.gap += 1
+            return False
+        return True
 
     def later(self, out, buf, n):
-        """A DIN output handed the port buf[0:n]: its record is made once the output has
-        drained (flush), so the outputs written after it in this pass do not wait for it.
-        The buffer is the output's own (a DMA batch buffer is next written two batches on,
-        and a record still waiting is made before a new one)."""
+        """A DIN output handed the port buf[0:n]: its record is made after the pass's
+        writes (after_pass, or the next hand-over), so the outputs written after it do not
+        wait for it. The buffer is the output's own (a DMA batch buffer is next written two
+        batches on, and a record still waiting is made before a new one)."""
         if out.mon_n:
             self.flush(out)
         out.mon_buf = buf
         out.mon_n = n
         out.mon_t = self.ticks_ms()
+        self.waiting = True
 
     def flush(self, out):
         """The record an output's write left waiting (later), at the time of the write."""
         n = out.mon_n
         out.mon_n = 0
-        if self.on:
-            self.record(out.mon_tag, out.mon_buf, n, out.mon_t)
+        self.record(out.mon_tag, out.mon_buf, n, out.mon_t)
 
-    def record_byte(self, tag, byte):
-        """A record of one byte (a realtime byte put straight into a PIO transmitter)."""
-        if self.gap and not self._gap_record():
-            self.gap += 1
-            return
+    def after_pass(self):
+        """After a pass's writes (the app's loop, when the pass read bytes; the hand-over):
+        the records of what the inputs read, of what the outputs were handed and of the
+        realtime bytes put in transmitters, all in one go (the buffer's fill in a local,
+        a pack_into a record)."""
+        full = self.gap and not self._gap_record()  # a gap unsaid: nothing goes after it
         fill = self.fill
-        if fill + _HEADER + 1 > SIZE:
-            self.gap += 1
-            return
-        pack_into("<BBHB", self.buf, fill, tag, 1, self.ticks_ms() & 0xFFFF, byte)
-        self.fill = fill + _HEADER + 1
-        self.records += 1
-        self.bytes += 1
+        buf = self.buf
+        made = 0
+        lost = 0
+        for tap in self.taps:
+            n = tap.n
+            if n:
+                tap.n = 0
+                if full or fill > _LAST - n:
+                    full = True
+                    lost += 1
+                else:
+                    pack_into(_RECORD, buf, fill, tap.tag, n, tap.t & 0xFFFF, tap.keep)
+                    fill += _HEADER + n
+                    made += 1
+        if self.waiting:
+            self.waiting = False
+            for out in self.outputs:
+                n = out.mon_n
+                if n:
+                    out.mon_n = 0
+                    if full or fill > _LAST - n:
+                        full = True
+                        lost += 1
+                    else:
+                        pack_into(_RECORD, buf, fill, out.mon_tag, n, out.mon_t & 0xFFFF,
+                                  out.mon_buf)
+                        fill += _HEADER + n
+                        made += 1
+        mask = self.rt_mask
+        if mask:
+            self.rt_mask = 0
+            if full or fill > _LAST - 2:
+                lost += 1
+            else:
+                pack_into("<BBHBB", buf, fill, TAG_RT, 2, self.rt_t & 0xFFFF, self.rt_byte,
+                          mask)
+                fill += _HEADER + 2
+                made += 1
+        self.fill = fill
+        self.records += made
+        self.gap += lost
+
+    def input_record(self, tap):
+        n = tap.n
+        tap.n = 0
+        self.record(tap.tag, tap.keep, n, tap.t)
+
+    def realtime(self, bit, byte):
+        """A realtime byte put straight into a PIO transmitter (the output's bit, 1 <<
+        its index in OUTPUT_NAMES). A clock goes to every output in one pass: one record
+        says so for all of them (rt_record, after the pass's writes or at the next
+        hand-over), not one a port."""
+        mask = self.rt_mask
+        if mask and (mask & bit or byte != self.rt_byte):
+            self.rt_record()
+            mask = 0
+        if not mask:
+            self.rt_byte = byte
+            self.rt_t = self.ticks_ms()
+        self.rt_mask = mask | bit
+
+    def rt_record(self):
+        mask = self.rt_mask
+        self.rt_mask = 0
+        fill = self.fill
+        if self.gap or fill > _LAST - 2:
+            if not self.room(2):
+                return
+            fill = self.fill
+        pack_into("<BBHBB", self.buf, fill, TAG_RT, 2, self.rt_t & 0xFFFF, self.rt_byte, mask)
+        self.fill = fill + _HEADER + 2
+        self.singles += 1
 
     def _start(self, tag, length):
         """Room for a record of `length` payload bytes: its header written, the offset of
@@ -158,7 +243,7 @@ class Monitor:
             return
         buf = self.buf
         self.records &= 0x3FFFFFFF
-        self.bytes &= 0x3FFFFFFF
+        self.singles &= 0x3FFFFFFF
         pack_into("<I", buf, at, self.ticks_ms())
         buf[at + 4] = preset
         pack_into("<I", buf, at + 5, parse_errors)
@@ -187,9 +272,8 @@ class Monitor:
         serial = self.serial
         if not serial.connected:
             return False
-        for out in self.outputs:
-            if out.mon_n:
-                self.flush(out)  # an output that has not drained since its write
+        if self.waiting or self.rt_mask:
+            self.after_pass()  # what passes that read nothing sent
         fill = self.fill
         if not fill:
             return True
@@ -216,6 +300,8 @@ class Monitor:
         self.fill = 0
         self.gap = 0
         self.given_up = 0
+        self.rt_mask = 0
+        self.waiting = False
 
     # ---- wiring (app.App.attach_monitor) --------------------------------------------
 
@@ -226,15 +312,20 @@ class Monitor:
         self.uart_feeds = uart_feeds
         self.other_feeds = other_feeds
         self.plain = (tuple(uart_feeds), tuple(other_feeds))
+        uart_taps = [InputTap(self, TAG_IN + source, feed)
+                     for (_, feed), source in zip(uart_feeds, uart_sources)]
+        other_taps = [InputTap(self, TAG_IN + source, feed)
+                      for (_, feed, _), source in zip(other_feeds, other_sources)]
+        self.taps = tuple(uart_taps + other_taps)
         self.tapped = (
-            tuple((uart, InputTap(self, TAG_IN + source, feed).feed)
-                  for (uart, feed), source in zip(uart_feeds, uart_sources)),
-            tuple((port, InputTap(self, TAG_IN + source, feed).feed, parser)
-                  for (port, feed, parser), source in zip(other_feeds, other_sources)),
+            tuple((uart, tap.feed) for (uart, _), tap in zip(uart_feeds, uart_taps)),
+            tuple((port, tap.feed, parser)
+                  for (port, _, parser), tap in zip(other_feeds, other_taps)),
         )
         self.outputs = tuple(out for out, _ in outputs)
         for out, index in outputs:
             out.mon_tag = TAG_OUT + index
+            out.mon_bit = 1 << index
 
     def open(self):
         """The host opened the channel: a hello, then every input and output recorded."""
@@ -254,6 +345,8 @@ class Monitor:
         for out in self.outputs:
             out.mon = None
             out.mon_n = 0
+        for tap in self.taps:
+            tap.n = 0
         self.reset()
 
     def _swap(self, feeds):
