@@ -422,6 +422,105 @@ def press_check(uf2: str, bootrom: str, mpy_cross: str | None, button: str = "P2
             emu.close()
 
 
+# ------------------------------------------------------------ CLK's time source
+
+
+CLOCK_PIN = 22  # a GPIO the board leaves free (boards/raspberry_pi_pico.py): CLK's clocks
+CLOCK_SOURCE = """\
+import time, gc, supervisor, board, digitalio, microcontroller
+from switchyard import clockgen
+
+def steps(read, n):
+    # the smallest, middle and largest step of a time source read back to back
+    out = [0] * n
+    k = 0
+    prev = read()
+    while k < n:
+        t = read()
+        if t != prev:
+            out[k] = t - prev
+            k += 1
+            prev = t
+    out.sort()
+    return out[0], out[n // 2], out[-1]
+
+def alloc(read, n):
+    # heap bytes a read of the time source takes (the collector off meanwhile)
+    gc.collect()
+    gc.disable()
+    f0 = gc.mem_free()
+    for _ in range(n):
+        read()
+    f1 = gc.mem_free()
+    gc.enable()
+    return (f0 - f1) / n
+
+def run(seconds):
+    r = {"hz": microcontroller.cpu.frequency, "uptime_ms": supervisor.ticks_ms()}
+    r["monotonic_ns_step_ns"] = steps(time.monotonic_ns, 400)
+    r["ticks_ms_step_ms"] = steps(supervisor.ticks_ms, 20)
+    r["monotonic_ns_alloc_bytes"] = alloc(time.monotonic_ns, 200)
+    r["monotonic_us_alloc_bytes"] = alloc(clockgen.monotonic_us, 200)
+    pin = digitalio.DigitalInOut(board.GP%d)
+    pin.switch_to_output(False)
+    state = [False]
+    def rt(source, byte):
+        if byte == 0xF8:
+            state[0] = not state[0]
+            pin.value = state[0]
+    gen = clockgen.ClockGen(rt, 3, 1200, True, clockgen.monotonic_us, supervisor.ticks_ms)
+    t0 = supervisor.ticks_ms()
+    ms = int(seconds * 1000)
+    poll = gen.poll
+    ticks = supervisor.ticks_ms
+    while ((ticks() - t0) & 0x1FFFFFFF) < ms:
+        poll(ticks())
+    r["clocks"] = gen.sent
+    print("CLOCK", r)
+""" % CLOCK_PIN
+
+
+def clock_on_pico(uf2: str, bootrom: str, mpy_cross: str | None, seconds: float) -> dict:
+    """CLK's generator (switchyard.clockgen, at 120.0 BPM, on time.monotonic_ns() as the
+    box runs it) polled in a loop of its own at the REPL of the emulated Pico, after
+    code.py set the clock: each clock toggles GP22, whose edges rp2040js times in emulated
+    ns. Also the steps of time.monotonic_ns() and supervisor.ticks_ms() read back to back
+    and the heap a read takes."""
+    import ast
+
+    files = drive_files(mpy_cross)
+    files["emu_clock.py"] = CLOCK_SOURCE.encode()
+    with tempfile.TemporaryDirectory(prefix="switchyard-emu-") as tmp:
+        image = Path(tmp) / "circuitpy.img"
+        fat_image(files, image)
+        emu = Emulator(uf2, bootrom, image)
+        try:
+            emu.wait_for("preset 1:", 60_000_000_000, step_ns=5_000_000)
+            to_repl(emu)
+            emu.send(cmd="watch", pins=[CLOCK_PIN])
+            out = emu.repl("import emu_clock; emu_clock.run(%r)" % seconds,
+                           limit_s=seconds + 60)
+            found = [ln for ln in out.splitlines() if ln.startswith("CLOCK ")]
+            if not found:
+                raise EmuError("emu_clock failed:\n" + out)
+            result = ast.literal_eval(found[-1][len("CLOCK "):])
+        finally:
+            emu.close()
+    edges = [ns for pin, ns, _ in emu.pins if pin == CLOCK_PIN]
+    period_ns = 60e9 / (120.0 * 24)
+    dev = sorted(abs((b - a) - period_ns) / 1000 for a, b in zip(edges, edges[1:]))
+    result["edges"] = len(edges)
+    if dev:
+        result["interval_deviation_us"] = {
+            "p50": round(dev[len(dev) // 2], 1), "p99": round(dev[int(len(dev) * 0.99)], 1),
+            "max": round(dev[-1], 1), "count": len(dev)}
+    if len(edges) > 1:
+        # the last clock against the first plus whole periods: drift
+        result["last_error_us"] = round(
+            ((edges[-1] - edges[0]) - (len(edges) - 1) * period_ns) / 1000, 1)
+    return result
+
+
 # ---------------------------------------------------------------------- the studio
 
 
@@ -547,6 +646,23 @@ def print_studio(report: dict, sim_report: dict | None) -> None:
         print(line)
 
 
+def clock_report(args, results: dict) -> bool:
+    try:
+        clk = clock_on_pico(args.uf2, args.bootrom, args.mpy_cross, args.clock)
+    except EmuError as error:
+        print(f"pico.py: {error}", file=sys.stderr)
+        return False
+    print("CLK's generator alone on the emulated Pico at %s Hz, %s s: %s clocks; "
+          "interval deviation %s; last clock %s us from first + periods; "
+          "time.monotonic_ns() steps (min, median, max) %s ns, %s B of heap a read; "
+          "supervisor.ticks_ms() steps %s ms" % (
+              clk["hz"], args.clock, clk["clocks"], clk.get("interval_deviation_us"),
+              clk.get("last_error_us"), clk["monotonic_ns_step_ns"],
+              clk["monotonic_ns_alloc_bytes"], clk["ticks_ms_step_ms"]))
+    results["clock"] = clk
+    return True
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="pico.py", description=__doc__.split("\n")[0])
     parser.add_argument("--uf2", required=True)
@@ -559,11 +675,26 @@ def main(argv=None) -> int:
         "--calibrate", action="store_true",
         help="also time int_add, fib and the engine on the chip (tools/calibrate.py, bench.py)",
     )
+    parser.add_argument(
+        "--clock", type=float, metavar="SECONDS",
+        help="also run CLK's generator alone this long and time its clocks on a GPIO")
+    parser.add_argument("--clock-only", action="store_true",
+                        help="only that (with --clock): no heap, press or studio runs")
     args = parser.parse_args(argv)
     for name in ("uf2", "bootrom"):
         if not Path(getattr(args, name)).is_file():
             print(f"pico.py: --{name} {getattr(args, name)}: no such file", file=sys.stderr)
             return 1
+    if args.clock_only:
+        if not args.clock:
+            print("pico.py: --clock-only needs --clock SECONDS", file=sys.stderr)
+            return 2
+        results: dict = {}
+        if not clock_report(args, results):
+            return 1
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=1, sort_keys=True))
+        return 0
     forms = {}
     try:
         if args.mpy_cross:
@@ -582,7 +713,7 @@ def main(argv=None) -> int:
             f", after building the box {r['built_free']} B; REPL after {r['boot_s']:.2f} s "
             f"emulated; {speed / 1e6:.2f} M cycles per wall s"
         )
-    results: dict = {"heap": forms}
+    results = {"heap": forms}
     try:
         pressed = press_check(args.uf2, args.bootrom, args.mpy_cross)
     except EmuError as error:
@@ -626,6 +757,8 @@ def main(argv=None) -> int:
             return 1
         print_calibration(cal)
         results["calibration"] = cal
+    if args.clock and not clock_report(args, results):
+        return 1
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, sort_keys=True))
     return 0
