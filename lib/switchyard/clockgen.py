@@ -20,7 +20,13 @@ once a second; 9.0 and older have no subticks (976.6 us steps). So CLK wants
 CircuitPython 10. The value is a long integer after 1.07 s of uptime (CircuitPython's
 small integers hold 31 bits), so reading it allocates: the generator reads it only once
 ticks_ms says the next clock is less than _GATE_MS away, and every other pass costs one
-ticks comparison.
+ticks comparison. Ways round it looked at: memorymap.AddressRange over the timer's
+TIMERAWL reads IO registers only as aligned 4-byte slices, and a slice read makes a new
+bytearray (ports/raspberrypi/common-hal/memorymap: a single index is a 1-byte read, refused
+for IO); a PIO state machine counting microseconds into its RX FIFO needs no allocation
+(readinto a preallocated array, 24 bits so the value stays a small integer) but runs
+without ever stalling, which the simulator's PIO double would step instruction by
+instruction.
 """
 
 from switchyard.midi import const
