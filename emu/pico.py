@@ -23,6 +23,7 @@ It boots the firmware, reads the serial console, then
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -309,8 +310,24 @@ def calibrate_on_pico(uf2: str, bootrom: str, mpy_cross: str | None) -> dict:
     """emu_bench.run() at the REPL of the emulated Pico, at the clock the firmware set."""
     import ast
 
+    with repl_on_pico(uf2, bootrom, mpy_cross, {"emu_bench.py": bench_source()}) as emu:
+        mark = emu.cycles
+        wall = emu.wall_ms
+        out = emu.repl("import emu_bench; emu_bench.run()", limit_s=120)
+        found = [ln for ln in out.splitlines() if ln.startswith("BENCH ")]
+        if not found:
+            raise EmuError("emu_bench failed:\n" + out)
+        result = ast.literal_eval(found[-1][len("BENCH "):])
+        result["speed_hz"] = (emu.cycles - mark) / max(1e-9, (emu.wall_ms - wall) / 1000)
+        return result
+
+
+@contextlib.contextmanager
+def repl_on_pico(uf2: str, bootrom: str, mpy_cross: str | None, extra: dict[str, str]):
+    """The emulated Pico at its REPL, with what deploy installs and `extra` files on the
+    drive, once code.py has set the box up (and the clock) and been interrupted."""
     files = drive_files(mpy_cross)
-    files["emu_bench.py"] = bench_source().encode()
+    files.update({name: text.encode() for name, text in extra.items()})
     with tempfile.TemporaryDirectory(prefix="switchyard-emu-") as tmp:
         image = Path(tmp) / "circuitpy.img"
         fat_image(files, image)
@@ -318,15 +335,7 @@ def calibrate_on_pico(uf2: str, bootrom: str, mpy_cross: str | None) -> dict:
         try:
             emu.wait_for("preset 1:", 60_000_000_000, step_ns=5_000_000)
             to_repl(emu)
-            mark = emu.cycles
-            wall = emu.wall_ms
-            out = emu.repl("import emu_bench; emu_bench.run()", limit_s=120)
-            found = [ln for ln in out.splitlines() if ln.startswith("BENCH ")]
-            if not found:
-                raise EmuError("emu_bench failed:\n" + out)
-            result = ast.literal_eval(found[-1][len("BENCH "):])
-            result["speed_hz"] = (emu.cycles - mark) / max(1e-9, (emu.wall_ms - wall) / 1000)
-            return result
+            yield emu
         finally:
             emu.close()
 
@@ -488,24 +497,13 @@ def clock_on_pico(uf2: str, bootrom: str, mpy_cross: str | None, seconds: float)
     and the heap a read takes."""
     import ast
 
-    files = drive_files(mpy_cross)
-    files["emu_clock.py"] = CLOCK_SOURCE.encode()
-    with tempfile.TemporaryDirectory(prefix="switchyard-emu-") as tmp:
-        image = Path(tmp) / "circuitpy.img"
-        fat_image(files, image)
-        emu = Emulator(uf2, bootrom, image)
-        try:
-            emu.wait_for("preset 1:", 60_000_000_000, step_ns=5_000_000)
-            to_repl(emu)
-            emu.send(cmd="watch", pins=[CLOCK_PIN])
-            out = emu.repl("import emu_clock; emu_clock.run(%r)" % seconds,
-                           limit_s=seconds + 60)
-            found = [ln for ln in out.splitlines() if ln.startswith("CLOCK ")]
-            if not found:
-                raise EmuError("emu_clock failed:\n" + out)
-            result = ast.literal_eval(found[-1][len("CLOCK "):])
-        finally:
-            emu.close()
+    with repl_on_pico(uf2, bootrom, mpy_cross, {"emu_clock.py": CLOCK_SOURCE}) as emu:
+        emu.send(cmd="watch", pins=[CLOCK_PIN])
+        out = emu.repl("import emu_clock; emu_clock.run(%r)" % seconds, limit_s=seconds + 60)
+        found = [ln for ln in out.splitlines() if ln.startswith("CLOCK ")]
+        if not found:
+            raise EmuError("emu_clock failed:\n" + out)
+        result = ast.literal_eval(found[-1][len("CLOCK "):])
     edges = [ns for pin, ns, _ in emu.pins if pin == CLOCK_PIN]
     period_ns = 60e9 / (120.0 * 24)
     dev = sorted(abs((b - a) - period_ns) / 1000 for a, b in zip(edges, edges[1:]))

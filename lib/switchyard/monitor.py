@@ -128,7 +128,8 @@ class Monitor:
         """After a pass's writes (the app's loop, when the pass read bytes; the hand-over):
         the records of what the inputs read, of what the outputs were handed and of the
         realtime bytes put in transmitters, all in one go (the buffer's fill in a local,
-        a pack_into a record)."""
+        a pack_into a record). The taps' loop and the outputs' loop are written out alike on
+        purpose: a call a record would cost more than the record's own pack_into."""
         full = self.gap and not self._gap_record()  # a gap unsaid: nothing goes after it
         fill = self.fill
         buf = self.buf
