@@ -247,3 +247,17 @@ def test_a_clock_fanned_out_is_one_record_naming_its_outputs_and_a_repeat_starts
     got = [(e.port, list(e.bytes)) for e in events]
     assert sorted(got) == sorted([("3", [0xF8]), ("6", [0xF8]), ("3", [0xF8]), ("4", [0xFA])])
     assert mon.records + mon.singles == 3
+
+
+def test_a_record_copies_the_largest_read_or_write_whole():
+    """A record's bytes are copied by pack_into with a fixed count (monitor._COPY): it must
+    cover the app's read buffer (merge.READ_CHUNK) and every write the pacers hand over,
+    or a longer one would be cut short in the stream without a word."""
+    import struct
+
+    from switchyard import merge, monitor
+
+    assert monitor._COPY >= merge.READ_CHUNK
+    assert struct.calcsize(monitor._RECORD) == monitor._HEADER + monitor._COPY
+    assert struct.calcsize(monitor._KEEP) == monitor._COPY
+    assert merge._PIO_BATCH + 3 <= monitor._COPY and merge._USB_CHUNK <= monitor._COPY

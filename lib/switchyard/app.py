@@ -264,7 +264,7 @@ class App:
             if got:
                 self.bytes_in = (self.bytes_in + got) & 0x3FFFFFFF
                 if self.monitor_on:
-                    self.monitor.after_pass()  # the pass's input and realtime records
+                    self.monitor.after_pass()  # the pass's records, after its writes
             now = ticks_ms()
             if clock is not None:
                 clock(now)  # CLK (switchyard.clockgen): right after the ticks read, every pass
