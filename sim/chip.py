@@ -501,7 +501,8 @@ class Chip:
     def work(self, kind: str, data: bytes = b"", port: object = None) -> None:
         """A double acts for the firmware: kind "write" is about to hand `data` to output
         `port` (DMA, UART FIFO, USB), "realtime" to run one `set y` on a PIO transmitter,
-        "poll" to look at a UART's in_waiting; "read" has just given `data` to it from
+        "poll" to look at a UART's in_waiting, "clock" to read CLK's microsecond counter
+        (switchyard.usclock); "read" has just given `data` to it from
         input `port`. During a pass the runner's meter first moves the clock on by the CPU
         time the pass has spent up to here, so bytes leave (and a look sees what has come)
         when the Pico would have got that far, not at the start of the pass. The meter

@@ -12,6 +12,7 @@ the next moment the firmware's housekeeping has work (App.next_wake_ms).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from sim.chip import Chip
@@ -155,7 +156,8 @@ class Simulation:
                 raise self._stalled(
                     "still busy %.3f s after the inputs ended" % ((now - self.end_us) / 1e6)
                 )
-            meter = _PassMeter(cost, clock, len(app.uart_feeds), self._in_sysex, app.monitor)
+            meter = _PassMeter(cost, clock, len(app.uart_feeds), self._in_sysex, app.monitor,
+                               app.clock is not None)
             busy = sum(1 for out in outputs if out.busy)
             hk_before = app.housekeeping_runs
             fired_before = clock.fired
@@ -250,15 +252,31 @@ class Simulation:
         now = self.chip.clock.now_us
         t = self._ms_to_us(gen.gate_ms)
         if gen.ticking and not gen.stop_pending:
-            ahead = (gen.due - _fine_us(now)) % _FINE_WRAP
+            fine = self._fine_source(gen)
+            ahead = (gen.due - fine(now)) % _FINE_WRAP
             if ahead < _FINE_WRAP // 2:
                 due = now + ahead
-                while (_fine_us(due) - gen.due) % _FINE_WRAP >= _FINE_WRAP // 2:
+                while (fine(due) - gen.due) % _FINE_WRAP >= _FINE_WRAP // 2:
                     due += 1  # monotonic_ns lags real time by up to one 30.5 us subtick
+                if gen.held < 0 and gen.hold is not None:
+                    due -= min(ahead, gen.lead)  # first the look that holds the outputs
                 t = max(t, due)
         if t > now and pass_us > 0:
             t = now + -(-(t - now) // pass_us) * pass_us
         return t
+
+    def _fine_source(self, gen: object) -> Callable[[int], int]:
+        """What gen.now_us() reads at a virtual time: switchyard.usclock's count (the
+        state machine's X, run up to now: it falls by one a microsecond) or, without a
+        state machine for it, time.monotonic_ns()."""
+        counter = getattr(getattr(gen, "now_us", None), "__self__", None)
+        sm = getattr(counter, "sm", None)
+        if sm is None:
+            return _fine_us
+        sm._sync()
+        base_t = self.chip.clock.now_us
+        base = (-sm._core.x) % _FINE_WRAP
+        return lambda t: (base + t - base_t) % _FINE_WRAP
 
     def _progress_possible(self) -> bool:
         usb = self.chip.usb
@@ -389,7 +407,8 @@ class _PassMeter:
     """
 
     def __init__(self, cost: CostModel, clock: VirtualClock, uarts: int,
-                 in_sysex: dict[tuple[int, bool], bool], monitor: object = None) -> None:
+                 in_sysex: dict[tuple[int, bool], bool], monitor: object = None,
+                 clk: bool = False) -> None:
         # The monitor's own counters (records, hand-overs) at the start of the pass:
         # what it did meanwhile is charged like the rest (CostModel.work_fuel).
         self.monitor = monitor
@@ -410,6 +429,8 @@ class _PassMeter:
         self.out_bytes = 0
         self.sysex_out = 0
         self.realtime = 0
+        self.clk = clk  # the loop looks at CLK after each write and at the end of the pass
+        self.clock_reads = 0
 
     def work(self, kind: str, data: bytes, port: object) -> None:
         if kind == "read":
@@ -424,6 +445,8 @@ class _PassMeter:
                 self.polls += 1
         elif kind == "realtime":
             self.realtime += 1
+        elif kind == "clock":
+            self.clock_reads += 1
         else:
             self.writes += 1
             self.usb_writes += isinstance(port, PortOut)  # a USB write makes its record
@@ -443,6 +466,8 @@ class _PassMeter:
             self.bytes_in, self.out_bytes + self.realtime, busy_outputs, housekeeping,
             self.sysex_in, min(self.sysex_out, self.out_bytes), self.reads, self.writes,
             self.realtime, self.polls,
+            (self.writes + (1 if end else 0)) if self.clk else 0,
+            self.clock_reads,
         )
         if self.mon_start is None:
             return counts
@@ -479,7 +504,7 @@ class _PassMeter:
         return count
 
 
-_FINE_WRAP = 1 << 29  # switchyard.clockgen's fine time: us modulo 2**29
+_FINE_WRAP = 1 << 24  # switchyard.clockgen's fine time: us modulo 2**24
 
 
 def _fine_us(now_us: int) -> int:

@@ -26,17 +26,17 @@ from switchyard import piotx  # noqa: E402
 
 REALTIME = (0xF8, 0xFA, 0xFB, 0xFC, 0xFE, 0xFF)
 BYTE = 80  # cycles from one start bit to the next, back to back
-WAIT_LOOP = 0  # address of `jmp !y check_fifo` (the per-byte decision)
+WAIT_LOOP = 0  # address of `mov x, y` (the per-byte decision)
 
 # The timings the simulator's behavioural model needs (measured by the tests below).
-FIFO_WRITE_TO_START = (3, 7)  # idle machine, min/max over the 5-cycle idle loop phase
-Y_REQUEST_TO_START = (5, 9)  # idle machine, forced between ticks (divider > 1)
-Y_REQUEST_ON_TICK_TO_START = (6, 10)  # forced on a clock-enable cycle: one cycle lost
-START_TO_DECISION = 75  # start bit -> `jmp !y` deciding the next byte (both kinds)
+FIFO_WRITE_TO_START = (3, 8)  # idle machine, min/max over the 6-cycle idle loop phase
+Y_REQUEST_TO_START = (6, 11)  # idle machine, forced between ticks (divider > 1)
+Y_REQUEST_ON_TICK_TO_START = (7, 12)  # forced on a clock-enable cycle: one cycle lost
+START_TO_DECISION = 74  # start bit -> `mov x, y` deciding the next byte (both kinds)
 RT_START_TO_Y_CLEARED = 40  # tick of `set y, 0`; Y reads 0 from the next tick
 RT_START_TO_PUSH = 48  # tick of `push noblock`; the CPU can read the code after it
 START_TO_STATUS = 77  # `pull noblock`: a word seen by this tick goes out back to back
-RT_WORST_LATENCY = 84  # request seen just after the decision: wait for one pulled byte
+RT_WORST_LATENCY = 85  # request seen just after the decision: wait for one pulled byte
 
 
 def documented_source():
@@ -256,10 +256,10 @@ def test_fifo_write_on_idle_machine_starts_within_8_cycles():
 
 def test_next_fifo_word_is_sampled_at_start_plus_77():
     # A word seen by `pull noblock` at s+77 goes out back to back (s+80); one written a
-    # cycle later waits for the idle loop's next pull (s+85).
+    # cycle later waits for the idle loop's next pull (s+86).
     probe = Run(normal=[(0, 0x21)], settle=40)
     s = probe.until_quiet()[0].start - 40
-    for late, gap in ((0, BYTE), (1, BYTE + 5)):
+    for late, gap in ((0, BYTE), (1, BYTE + 6)):
         run = Run(normal=[(0, 0x21), (s + START_TO_STATUS + late, 0x22)], settle=40)
         frames = run.until_quiet()
         assert [f.value for f in frames] == [0x21, 0x22]
@@ -298,9 +298,9 @@ def check_realtime(run, frames, normal_bytes, busy_bound=BYTE + 8,
     assert [w for _, w in run.acks] == [w for _, w in pushes]
     for (seen, _), frame, (push, _) in zip(run.forced, rt_frames, pushes, strict=True):
         i = frames.index(frame)
-        # Decided at the first `jmp !y` at or after `seen`, 5 cycles before its start bit:
-        # only bytes already committed (start <= seen + 4) go before it.
-        assert all(f.start <= seen + 4 for f in frames[:i])
+        # Decided at the first `mov x, y` at or after `seen`, 6 cycles before its start
+        # bit: only bytes already committed (start <= seen + 5) go before it.
+        assert all(f.start <= seen + 5 for f in frames[:i])
         before = frames[i - 1] if i else None
         if before is not None and before.start + BYTE + 8 > seen:
             assert frame.start - seen <= min(busy_bound, RT_WORST_LATENCY)
@@ -348,9 +348,9 @@ def test_realtime_from_idle(on_tick):
 
 
 @pytest.mark.parametrize("first", [0x42, 0xFA])
-def test_decision_point_is_start_plus_75(first):
-    # After a byte (normal or realtime) starting at s, a request seen by tick s+75 goes
-    # next; one seen by tick s+76 waits for the normal byte pulled at s+77.
+def test_decision_point_is_start_plus_74(first):
+    # After a byte (normal or realtime) starting at s, a request seen by tick s+74 goes
+    # next; one seen by tick s+75 waits for the normal byte pulled at s+77.
     head_rt = [(0, first)] if first in REALTIME else []
     head = [] if head_rt else [(0, first)]
     probe = Run(normal=head, realtime=head_rt, settle=40)
@@ -365,7 +365,7 @@ def test_decision_point_is_start_plus_75(first):
         assert (start + START_TO_DECISION, WAIT_LOOP) in run.sm.issue_log
         assert run.forced[-1][0] == start + offset
         rt = next(f for f in frames[1:] if f.value == 0xFC)
-        assert rt.start - (start + offset) == (5 if offset == START_TO_DECISION
+        assert rt.start - (start + offset) == (6 if offset == START_TO_DECISION
                                                else RT_WORST_LATENCY)
         check_realtime(run, frames, bytes(b for b in expect if b not in REALTIME))
 
@@ -401,3 +401,59 @@ def test_forced_instruction_at_every_cycle_of_a_byte(forced_in_delay, rt_first):
             assert max(skews) <= 1 and gaps == {BYTE, BYTE + 1}
         else:
             assert skews == {0} and gaps == {BYTE}
+
+
+# ---------------------------------------------------------------- the hold (CLK's clear wire)
+
+
+@pytest.mark.parametrize("hold_at", [0, 1, 30, 74, 75, 76, 79])
+def test_a_hold_lets_the_byte_on_the_wire_end_and_starts_no_other(hold_at):
+    """HOLD forced while a byte is on the wire: that byte ends whole, queued bytes wait
+    (the line idles high), a realtime request then starts within Y_REQUEST_TO_START, and
+    the queued bytes follow it back to back; RELEASE_EXEC without a request lets them go."""
+    for release in (False, True):
+        run = Run(normal=[(0, 0x90), (0, 0x3C), (0, 0x64), (0, 0x41)], settle=40)
+        while run.sm.trace[-1][1] != 0:
+            run.step()
+        start = run.sm.trace[-1][0]
+        while run.sm.cycle < start + hold_at:
+            run.step()
+        run.sm.force(piotx.HOLD_EXEC[0])
+        seen = run.sm.cycle
+        for _ in range(1000):
+            run.step()
+        frames = run.frames()
+        # A hold seen by the decision point (start + 74) stops the next byte; later, one
+        # more byte (already pulled) goes first.
+        sent = 1 if hold_at <= START_TO_DECISION else 2
+        assert [f.value for f in frames] == [0x90, 0x3C][:sent]
+        assert not [f for f in frames if f.framing_error]
+        last = run.sm.trace[-1]
+        assert last[1] == 1 and last[0] <= frames[-1].start + 9 * piotx.CYCLES_PER_BIT
+        assert run.sm.tx_fifo  # the rest waits in the FIFO
+        assert seen + 1000 - frames[-1].start > BYTE
+        t = run.sm.cycle
+        if release:
+            run.sm.force(piotx.RELEASE_EXEC[0])
+            rest = run.until_quiet()
+            assert [f.value for f in rest] == [0x90, 0x3C, 0x64, 0x41][:len(rest)]
+            assert len(rest) == 4
+            assert 3 <= rest[sent].start - t <= Y_REQUEST_TO_START[1]
+            assert not run.sm.rx_log  # a hold and its end push nothing
+        else:
+            run.realtime.append((t, 0xF8))
+            rest = run.until_quiet()
+            values = [f.value for f in rest]
+            assert values == [0x90, 0x3C][:sent] + [0xF8] + [0x3C, 0x64, 0x41][sent - 1:]
+            rt = rest[sent]
+            assert Y_REQUEST_TO_START[0] <= rt.start - t <= Y_REQUEST_TO_START[1]
+            gaps = [b.start - a.start for a, b in zip(rest[sent:], rest[sent + 1:], strict=False)]
+            assert gaps == [BYTE] * len(gaps)
+            assert [w for _, w in run.sm.rx_log] == [piotx.realtime_code(0xF8)]
+
+
+def test_hold_words():
+    assert list(piotx.HOLD_EXEC) == list(adafruit_pioasm.assemble("set y, %d" % piotx.HOLD))
+    assert list(piotx.RELEASE_EXEC) == list(adafruit_pioasm.assemble("set y, 0"))
+    codes = {piotx.realtime_code(b) for b in REALTIME}
+    assert piotx.HOLD not in codes and piotx.HOLD != 0

@@ -126,3 +126,30 @@ def test_realtime_bytes_of_one_pass_leave_one_after_another():
         arrived, out = first_out_us(model(read_fuel=100_000, realtime_fuel=150_000), clock, port)
         expected = 100 + 150 * (k + 1)
         assert expected <= out[0] - arrived <= expected + PIO_START_US, port
+
+
+def test_clk_is_charged_a_look_a_pass_and_a_write_and_its_counter_reads(tmp_path):
+    import json
+
+    def busy(doc, **fuel):
+        path = tmp_path / "clk.json"
+        path.write_text(json.dumps(doc))
+        m = model()
+        for term, value in fuel.items():
+            setattr(m, term, value)
+        sim = Simulation(path, cost=m)
+        sim.run(until_us=1_000_000)
+        return sim.busy_us, sim.passes, sim.summary()["clocks"]["3"]
+
+    clk = {"version": 1, "tempo": {"bpm": 120},
+           "presets": [{"name": "Jam", "routes": [{"from": "CLK", "to": ["3"]}]}]}
+    plain = {"version": 1, "presets": [{"name": "Thru", "routes": [{"from": "A", "to": ["3"]}]}]}
+    us, passes, clocks = busy(clk, clock_read_fuel=1000)
+    assert 47 <= clocks <= 49
+    assert clocks <= us <= 10 * clocks  # 1 us a read: a few reads a clock, in its last 3 ms
+    us, passes, _ = busy(clk, clock_look_fuel=1000)
+    assert us >= passes  # at least one look a pass (no writes here: realtime bytes only)
+    assert busy(plain, clock_look_fuel=1000, clock_read_fuel=1000)[0] == 0  # no CLK, no cost
+    m = model()
+    m.clock_look_fuel, m.clock_read_fuel = 3000, 5000
+    assert m.pass_us(0, 0, 0, clock_looks=2, clock_reads=1) == 11

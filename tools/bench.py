@@ -111,6 +111,55 @@ _TRANSFORM_ROUTE = {"from": "A", "to": ["1"], "types": ["notes"], "keys": [0, 12
                     "transpose": 12, "velocity": {"min": 30, "max": 110}, "to_channel": 2}
 
 
+# CLK at 120 BPM to outputs 1-4, its fine time from switchyard.usclock on a stand-in
+# counter (a count of 0) whose two Python methods are C calls on the Pico.
+_CLOCK_SETUP = """
+import io
+from switchyard import usclock
+class _CounterSM:
+    def clear_rxfifo(self):
+        pass
+    def readinto(self, buf):
+        pass
+_csm = _CounterSM()
+_bio = io.BytesIO(bytes(64))
+_one = memoryview(bytearray(1))
+_uc = usclock.UsClock(_csm)
+_result = presets.parse(%r)
+_outs = [(n, PioOut(FastSM()), False) for n in OUTPUT_NAMES]
+_outs.append(('USB', _UsbPort(), True))
+app = App([], _outs, _result.config, ticks_zero, now_us=_uc.now_us)
+gen = app.clock
+gen.due = 5000
+gen.held = 0
+"""
+_CLOCK_CONFIG = json.dumps({"version": 1, "tempo": {"bpm": 120}, "presets": [
+    {"name": "clk", "routes": [{"from": "CLK", "to": ["1", "2", "3", "4"]}]}]})
+
+
+def measure_clock(lib: Path) -> dict:
+    """CLK's cost in the loop (switchyard.clockgen): a look with its gate shut (the loop
+    looks after each write and at the end of each pass), and what a look costs more when
+    the gate is open and it reads the microsecond counter (switchyard.usclock) with the
+    clock not yet due. The counter's reads run under heap_lock."""
+    with MicroPython(lib=lib) as mp:
+        mp.run(ENGINE_SETUP)
+        mp.run(_CLOCK_SETUP % _CLOCK_CONFIG)
+        look = _per_call(mp, "gen", "gen.poll(0)", "gen.gate_ms = 1000")
+        read = _per_call(mp, "gen", "gen.poll(0)", "gen.gate_ms = 0")
+        # the stand-in's two Python methods, less a C method call each
+        c_call = _per_call(mp, "_bio, _one", "_bio.readinto(_one)", "_bio.seek(0)")
+        standin = (_per_call(mp, "_csm", "_csm.clear_rxfifo()")
+                   + _per_call(mp, "_csm, _one", "_csm.readinto(_one)"))
+        out, _ = mp.run(
+            "import micropython\nmicropython.heap_lock()\n"
+            "try:\n    for _ in range(100):\n        gen.gate_ms = 0\n        gen.poll(0)\n"
+            "    print('ok')\nfinally:\n    micropython.heap_unlock()")
+    return {"clock_look_fuel": round(look, 1),
+            "clock_read_fuel": round(read - look - (standin - 2 * c_call), 1),
+            "clock_read_heap_locked": out.strip() == "ok"}
+
+
 def measure_transform(lib: Path) -> dict:
     """Fuel a note message pays for a route that transforms it, over a plain one."""
     data = b"".join(bytes([0x90, 36 + k % 48, 1 + k % 127, 0x80, 36 + k % 48, 0])
@@ -921,6 +970,7 @@ def main(argv: list[str] | None = None) -> int:
         results["forwarder_fuel_per_byte"] = round(measure_forwarder(data))
         results.update(measure_heap(lib, data))
         results.update(measure_transform(lib))
+        results.update(measure_clock(lib))
         model = fit_cost_model(lib)
     finally:
         shutil.rmtree(lib, ignore_errors=True)
@@ -951,6 +1001,8 @@ def main(argv: list[str] | None = None) -> int:
     cost.monitor_realtime_fuel = results["monitor_realtime_fuel"]
     cost.monitor_pass_fuel = results["monitor_pass_fuel"]
     cost.monitor_single_fuel = results["monitor_single_fuel"]
+    cost.clock_look_fuel = results["clock_look_fuel"]  # measured alone too (measure_clock)
+    cost.clock_read_fuel = results["clock_read_fuel"]
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     cost.save(out.with_name("cost_model.json"))  # the fit of this run, beside the results

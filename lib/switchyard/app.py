@@ -166,7 +166,8 @@ class App:
         if config.uses_clock():
             self.clock = clockgen.ClockGen(
                 self.router.realtime, CLK, nvm_read_tempo(nvm, self.file_bpm10),
-                config.clock_when_stopped, now_us or clockgen.monotonic_us, ticks_ms)
+                config.clock_when_stopped, now_us or clockgen.monotonic_us, ticks_ms,
+                self.router.clock_hold, self.router.clock_release)
             self.saved_bpm10 = self.clock.bpm10
         self.panel.clock = self.clock
         self.nvm = nvm
@@ -200,7 +201,8 @@ class App:
         and an attribute read for each. Yields the bytes the pass read.
 
         In light traffic the UARTs are looked at again before and between the writes of
-        a pass, so a clock byte that comes meanwhile does not wait for the rest of them."""
+        a pass, so a clock byte that comes meanwhile does not wait for the rest of them;
+        CLK is looked at before a pass's writes and after each one, for the same reason."""
         rx = self.rx
         # busio.UART and its parser's feed, called directly: this runs every pass
         uart_feeds = self.uart_feeds
@@ -211,6 +213,7 @@ class App:
         ticks_ms = self.ticks_ms
         read_uarts = self._read_uarts
         clock = None if self.clock is None else self.clock.poll
+        now = ticks_ms()
         got = 0
         while True:
             yield got
@@ -243,6 +246,8 @@ class App:
                     out.busy = True
                 busy |= touched
             if busy:
+                if clock:
+                    clock(now)  # CLK due meanwhile: not after the writes
                 # A write takes a while: a clock byte that came meanwhile goes out after it,
                 # not after the other outputs' writes and the housekeeping. Only in light
                 # traffic: under load, reading between writes would split the input into
@@ -251,15 +256,21 @@ class App:
                     wrote = out.pump(None)
                     if not out.busy:
                         busy &= ~out.bit
-                    if wrote and got < 2:
-                        got += read_uarts(rx)
+                    if wrote:
+                        if got < 2:
+                            got += read_uarts(rx)
+                        if clock:  # (a bound method, or None without CLK)
+                            clock(now)  # CLK due meanwhile: not after the other writes
                 if busy >> _LOW_OUTPUTS:
                     for out in high_sets[busy >> _LOW_OUTPUTS]:
                         wrote = out.pump(None)
                         if not out.busy:
                             busy &= ~out.bit
-                        if wrote and got < 2:
-                            got += read_uarts(rx)
+                        if wrote:
+                            if got < 2:
+                                got += read_uarts(rx)
+                            if clock:
+                                clock(now)  # CLK due meanwhile: not after the other writes
                 self.busy = busy
             if got:
                 self.bytes_in = (self.bytes_in + got) & 0x3FFFFFFF
@@ -548,6 +559,9 @@ def build(presets_path=PRESETS_PATH):
     bf = load_board_file(board.board_id)
     # First, before any peripheral exists (see set_cpu_clock).
     log(set_cpu_clock(microcontroller.cpu, getattr(bf, "CPU_HZ", 0)))
+    # The monitor's module next, while the heap is whole: compiled from .py after the box
+    # is built, it did not fit in a Pico's heap (MemoryError at start-up).
+    monitor_port = _monitor_port()
     pin = _PinFinder(board)
     config, config_error = _load_presets(presets_path)
     selftest = _fn_held_at_power_up(bf, pin)  # before keypad claims the pin
@@ -555,33 +569,55 @@ def build(presets_path=PRESETS_PATH):
     inputs = _make_inputs(bf, uarts, usb_midi.ports[0])
     outputs = _make_outputs(bf, pin, uarts, uart_tx, usb_midi.ports[1], supervisor.ticks_ms)
     keys, event, leds = _make_panel(bf, pin)
+    now_us = _make_us_clock() if config.uses_clock() else None
     try:
         app = App(inputs, outputs, config, supervisor.ticks_ms, keys, event, leds,
-                  microcontroller.nvm, config_error, selftest)
+                  microcontroller.nvm, config_error, selftest, now_us)
     except ConfigError as err:
         log("error:", presets_path, err)
         app = App(inputs, outputs, presets_module.safe_default(), supervisor.ticks_ms, keys,
                   event, leds, microcontroller.nvm, True, selftest)
-    _make_monitor(app, supervisor.ticks_ms)
+    if monitor_port is not None:
+        _attach_monitor(app, monitor_port, supervisor.ticks_ms)
     router = app.router
     log("preset %d: %s" % (router.preset_index + 1, router.presets[router.preset_index].name))
     return app
 
 
-def _make_monitor(app, ticks_ms):
-    """The monitor on usb_cdc.data, when boot.py enabled it (docs/MONITOR.md)."""
+def _make_us_clock():
+    """CLK's fine time: a microsecond counter on a state machine (switchyard.usclock), or
+    time.monotonic_ns() when none is free (it allocates a long integer a read)."""
+    import rp2pio
+
+    from switchyard import usclock
+
+    counter = usclock.make(rp2pio)
+    if counter is None:
+        log("CLK: no state machine left for its microsecond counter; using time.monotonic_ns")
+        return None
+    return counter.now_us
+
+
+def _monitor_port():
+    """(usb_cdc.data, the Monitor class) when boot.py enabled the channel, else None
+    (docs/MONITOR.md)."""
     try:
         import usb_cdc
     except ImportError:  # a CircuitPython without USB CDC: no monitor
-        return
+        return None
     serial = usb_cdc.data
     if serial is None:
-        return
+        return None
     from switchyard.monitor import Monitor
 
+    return serial, Monitor
+
+
+def _attach_monitor(app, port, ticks_ms):
+    serial, monitor = port
     serial.timeout = 0
     serial.write_timeout = 0  # never block: a short write keeps the rest for later
-    app.attach_monitor(Monitor(serial, ticks_ms))
+    app.attach_monitor(monitor(serial, ticks_ms))
     app._monitor_second()  # a host that kept it open across a reload starts at once
 
 

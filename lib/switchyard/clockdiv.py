@@ -43,6 +43,15 @@ def tick(routes, count, mask):
     return mask
 
 
+def due(routes, count):
+    """The outputs the next clock reaches through divided routes (tick() not yet run)."""
+    mask = 0
+    for slot, outputs, _, _ in routes:
+        if count[slot] == 0:
+            mask |= outputs
+    return mask
+
+
 def restart(routes, count, why):
     """Start (ON_START) or Song Position (ON_SONG_POSITION) from that input: the routes
     that carried it count from 0 again (their next clock passes)."""

@@ -5,28 +5,33 @@ Its bytes take the path of an input's realtime byte: ClockGen calls Router.realt
 the source CLK, so the presets' CLK routes, clock divide, bar switching, the CLK LED and
 the outputs' realtime lanes treat them as they treat the Digitakt's.
 
-Timing. The loop polls the generator right after its ticks read, each pass (not in the
-4 ms housekeeping: that would be 4 ms of jitter on a 20.8 ms clock). The k-th clock after
-the origin is due at origin + k * 60 / (bpm * 24) s, worked out from k every time (whole
-microseconds plus k * remainder // tempo), never by adding intervals, so no rounding error
-adds up: every bpm10 clocks (25 s at any tempo) the origin moves on by exactly 25 s.
+Timing. The loop looks at the generator right after its ticks read each pass, and after
+each output write (a pass that writes to several outputs is long: the clock must not wait
+for the rest of them). The k-th clock after the origin is due at origin + k * 60 /
+(bpm * 24) s, worked out from k every time (whole microseconds plus k * remainder //
+tempo), never by adding intervals, so no rounding error adds up: every bpm10 clocks (25 s
+at any tempo) the origin moves on by exactly 25 s.
 
-The time source. supervisor.ticks_ms() counts the 1/1024 s supervisor tick: ~1 ms steps,
-too coarse for a clock whose intervals must stay within 250 us. time.monotonic_ns() on the
-RP2040 reads the chip's 1 MHz timer (time_us_64) in 1/32768 s subticks: 30.5 us steps in
-CircuitPython 10 (ports/raspberrypi/supervisor/port.c since 10.0.0). CircuitPython 9.1
-and 9.2 compute the subticks from us % 977, which lags up to 0.45 ms before catching up
-once a second; 9.0 and older have no subticks (976.6 us steps). So CLK wants
-CircuitPython 10. The value is a long integer after 1.07 s of uptime (CircuitPython's
-small integers hold 31 bits), so reading it allocates: the generator reads it only once
-ticks_ms says the next clock is less than _GATE_MS away, and every other pass costs one
-ticks comparison. Ways round it looked at: memorymap.AddressRange over the timer's
-TIMERAWL reads IO registers only as aligned 4-byte slices, and a slice read makes a new
-bytearray (ports/raspberrypi/common-hal/memorymap: a single index is a 1-byte read, refused
-for IO); a PIO state machine counting microseconds into its RX FIFO needs no allocation
-(readinto a preallocated array, 24 bits so the value stays a small integer) but runs
-without ever stalling, which the simulator's PIO double would step instruction by
-instruction.
+The wire kept free. A clock due while a byte is on an output's wire would wait up to
+320 us for it. So a byte time and one and a half passes before a clock is due, the
+generator holds the PIO outputs it goes to (Router.clock_hold, switchyard.piotx's hold:
+no new byte starts, the one on the wire ends); the clock ends the hold where it goes, and
+release() ends it where it did not (a divided route skipped it, a SysEx held it back).
+A stop or a new tempo releases at once. The hold starts at most _MAX_LEAD_US ahead, and
+a clock due within _EARLY_US goes at once (the next look would be later than that).
+
+The time source: switchyard.usclock, a PIO state machine counting microseconds, read by
+two C calls into a preallocated array (no allocation, 1 us steps, in every CircuitPython
+release). The fine time is modulo 2**24 us (16.7 s); no interval here comes near half of
+it. Without a free state machine it is time.monotonic_ns(), which is worse on each count:
+a long integer made at every read after 1.07 s of uptime (CircuitPython's small integers
+hold 31 bits), 30.5 us steps in CircuitPython 10, a lag of up to 0.45 ms once a second in
+9.1 and 9.2 (subticks from us % 977), 976.6 us steps in 9.0. supervisor.ticks_ms() moves
+in ~1 ms steps: the generator reads the fine time only once ticks_ms says the next clock
+is less than _GATE_MS away, and every other look costs one ticks comparison. Also looked
+at: memorymap.AddressRange over the timer's TIMERAWL reads IO registers only as aligned
+4-byte slices, and a slice read makes a new bytearray (ports/raspberrypi/common-hal/
+memorymap: a single index is a 1-byte read, refused for IO).
 """
 
 from switchyard.midi import const
@@ -36,13 +41,23 @@ try:
 except ImportError:  # a MicroPython without it: the caller passes its own now_us
     monotonic_ns = None  # type: ignore[assignment]
 
-_US_MASK = const(0x1FFFFFFF)  # fine time: us modulo 2**29 (537 s), small integers only
-_US_HALF = const(0x10000000)
+_US_MASK = const(0xFFFFFF)  # fine time: us modulo 2**24 (16.7 s; switchyard.usclock)
+_US_HALF = const(0x800000)
 _MS_MASK = const(0x1FFFFFFF)  # supervisor.ticks_ms wraps at 2**29
 _MS_HALF = const(0x10000000)
 # 60 s / 24 clocks a beat in us, times 10 (tempo in tenths): bpm10 clocks take 25 s exactly
 _US_PER_CLOCK_TENTHS = const(25000000)
 _GATE_MS = const(3)
+# Hold the outputs (piotx's hold) when the clock is due within a byte and one and a half
+# gaps between looks: the byte on the wire (320 us, plus the program's 6 cycles) ends
+# before the clock, and the look that holds, longer by its holds, is not the one that
+# sends it. Never more than _MAX_LEAD_US ahead: a held wire carries nothing.
+_WIRE_US = const(350)
+_MAX_LEAD_US = const(700)
+_MAX_GAP_US = const(1500)  # a longer gap between two reads is not the loop's
+# A clock due within this is sent now: the next look is further off (a look that reads
+# takes ~60 us at 200 MHz), so now is nearer its time.
+_EARLY_US = const(30)
 # Start goes this long before the clock it starts: on the wire ahead of it (a byte is
 # 320 us), so that clock leaves on time rather than behind the FA
 _START_LEAD_US = const(1000)  # read the fine clock from this long before a clock is due
@@ -57,7 +72,8 @@ _STOP = const(0xFC)
 
 
 def monotonic_us():
-    """us since power-up modulo 2**29, from time.monotonic_ns() (see the module's notes)."""
+    """us since power-up modulo 2**24, from time.monotonic_ns(): the time source when no
+    state machine is left for switchyard.usclock (see the module's notes)."""
     return (monotonic_ns() // 1000) & _US_MASK
 
 
@@ -65,9 +81,16 @@ class ClockGen:
     """The clock of the box's own: poll() once a pass; start_stop() and tap() from the
     panel; bpm10 is the tempo in tenths of a BPM."""
 
-    def __init__(self, realtime, source, bpm10, when_stopped, now_us, now_ms):
+    def __init__(self, realtime, source, bpm10, when_stopped, now_us, now_ms,
+                 hold=None, release=None):
         self.realtime = realtime  # Router.realtime
         self.source = source  # router.CLK
+        # Router.clock_hold / clock_release: the wire kept free for the next clock
+        self.hold = hold
+        self.release = release
+        self.held = -1  # the mask of outputs held for the next clock; -1: none
+        self.read_at = 0  # fine time of the last read
+        self.lead = _MAX_LEAD_US  # hold this long (us) before a clock is due
         self.now_us = now_us
         self.when_stopped = when_stopped  # F8 while stopped too ("clock_when_stopped")
         self.running = False  # started (FA sent, FC not yet)
@@ -99,6 +122,7 @@ class ClockGen:
             self.running = False
             self.realtime(self.source, _STOP)
             self.ticking = self.when_stopped
+            self.unhold()
         if not self.ticking and not self.start_pending:
             self.gate_ms = (now_ms + _FAR_MS) & _MS_MASK
             return
@@ -111,9 +135,21 @@ class ClockGen:
             self.start_pending = False
             self.running = True
             self.realtime(self.source, _START)
-        if ((now - due) & _US_MASK) >= _US_HALF:
-            return  # less than _GATE_MS to go: look again next pass
+        ahead = (due - now) & _US_MASK
+        if ahead < _US_HALF and ahead > _EARLY_US:  # not yet: look again at the next look
+            gap = (now - self.read_at) & _US_MASK
+            self.read_at = now
+            if gap < _MAX_GAP_US:
+                lead = _WIRE_US + gap + (gap >> 1)
+                self.lead = lead if lead < _MAX_LEAD_US else _MAX_LEAD_US
+            if self.held < 0 and self.hold is not None and ahead <= self.lead:
+                self.held = self.hold(self.source)
+            return
+        self.read_at = now
         self.realtime(self.source, _CLOCK)
+        if self.held >= 0:
+            self.release(self.held)
+            self.held = -1
         self.sent = (self.sent + 1) & 0x3FFFFFFF
         self.last = due
         self._advance()
@@ -122,6 +158,12 @@ class ClockGen:
             self.gate_ms = now_ms  # late: the next one is due already
         else:
             self.gate_ms = (now_ms + ahead // 1000 - _GATE_MS) & _MS_MASK
+
+    def unhold(self):
+        """The next clock moved or will not come: the held outputs start bytes again."""
+        if self.held >= 0:
+            self.release(self.held)
+            self.held = -1
 
     def _advance(self):
         k = self.k + 1
@@ -153,6 +195,7 @@ class ClockGen:
         if bpm10 == self.bpm10:
             return
         self._period(bpm10)
+        self.unhold()
         if self.ticking:
             self._anchor(self.last, 1)
             self.gate_ms = now_ms  # the next clock may be nearer now

@@ -239,6 +239,13 @@ class Output:
         self.busy = True
         return True
 
+    def hold(self):
+        """CLK's next clock comes here soon: a PIO output starts no byte until it has
+        (PioOutput.hold); the others have no wire of their own to keep free."""
+
+    def release(self):
+        """The clock did not come (or went another way): bytes may start again."""
+
     def lane_free(self, source):
         """Bytes that source's lane still takes here."""
         return (self.lane_head[source] - self.lane_tail[source] - 1) & self.lane_mask[source]
@@ -487,6 +494,9 @@ class PioOutput(Output):
         self.acks = port.acks
         self.rt_exec = port.rt_exec
         self.rt_waiting = False  # a realtime byte is in Y, not yet sent
+        self.hold_exec = port.hold_exec
+        self.release_exec = port.release_exec
+        self.holding = False  # Y = piotx.HOLD: CLK's clock is about to come
         # The pacer runs as a generator resumed once a pass: the state machine, the ring
         # and the two DMA buffers stay in its locals, so a pass pays one resume, not a
         # method call and a dozen attribute reads (about a third of a write's cost).
@@ -584,12 +594,32 @@ class PioOutput(Output):
                 else:
                     free = False
             if free:
-                sm.run(self.rt_exec[byte & 7])
+                sm.run(self.rt_exec[byte & 7])  # ends a hold too
                 self.rt_waiting = True
+                self.holding = False
                 if self.mon is not None:
                     self.mon.realtime(self.mon_bit, byte)
                 return False
         return Output.put_realtime(self, byte)
+
+    def hold(self):
+        """Start no byte until CLK's clock has come (switchyard.piotx's hold): called a
+        little more than a byte time before it is due, so the byte on the wire ends and
+        the clock finds the wire free, rather than waiting up to 320 us behind a byte.
+        Not while a realtime byte or a SysEx waits here: those go on as they would."""
+        if self.holding or self.rt_head != self.rt_tail or self.sysex is not None:
+            return
+        sm = self.sm
+        if self.rt_waiting and not sm.in_waiting:
+            return  # Y still holds the last realtime byte
+        # (its acknowledgement stays for put_realtime to read: a hold pushes nothing)
+        sm.run(self.hold_exec)
+        self.holding = True
+
+    def release(self):
+        if self.holding:
+            self.holding = False
+            self.sm.run(self.release_exec)
 
     def _realtime(self, sm):
         """One realtime byte at a time through Y: the next once the program gave Y back.
@@ -605,9 +635,10 @@ class PioOutput(Output):
                 return 0
             sm.readinto(self.acks, end=done)
         head = self.rt_head
-        sm.run(self.rt_exec[self.rt[head] & 7])
+        sm.run(self.rt_exec[self.rt[head] & 7])  # ends a hold too
         self.rt_head = (head + 1) & _RT_MASK
         self.rt_waiting = True
+        self.holding = False
         if self.mon is not None:
             self.mon.realtime(self.mon_bit, self.rt[head])
         return 1

@@ -7,18 +7,29 @@ adafruit_pio_uart's write spins until its FIFO drains. Here normal bytes go in b
 executes `set y, code` on the state machine (StateMachine.run), and the program checks Y
 before every byte, so the realtime byte goes out as soon as the byte on the wire ends,
 ahead of everything queued. A realtime byte therefore waits at most one byte time plus
-4 PIO cycles (336 us), however deep the queue.
+5 PIO cycles (340 us), however deep the queue.
 
 Realtime bytes are F8 FA FB FC FE FF: five high bits and three low bits. Y holds the
 low three bits plus 8, so it is never 0 (0 = no request). As it sends a realtime byte
 the program clears Y and pushes its value into the RX FIFO: the CPU reads it back to know
 the Y slot is free again. Normal bytes push nothing.
 
+A hold (Y = HOLD, 1) keeps the line idle: no byte starts, queued bytes wait in the FIFO.
+CLK (switchyard.clockgen) holds the outputs its next clock goes to a little more than a
+byte time before the clock is due, so the wire is free when the clock comes and it leaves
+at once rather than up to 320 us late behind a byte; the clock's `set y, code` ends the
+hold (`set y, 0` ends one without a byte). Y is read once a decision (into X), so a hold
+set or ended while the program decides is seen whole at the next one, never half.
+
     .program switchyard_midi_tx
     .side_set 1 opt
     wait_loop:
-        jmp !y check_fifo      side 1       ; idle high; a realtime request first
-        set x, 2               side 1 [3]
+        mov x, y               side 1       ; one look at Y: a realtime request, a hold or 0
+        jmp !x check_fifo      side 1
+        jmp x-- rt_or_hold     side 1       ; X = Y - 1: 0 for a hold (Y = 1)
+    rt_or_hold:
+        jmp !x wait_loop       side 1       ; held: no byte starts, the line stays idle
+        set x, 2               side 1 [1]
         mov osr, y             side 0 [7]   ; start bit
     rt_bits:
         out pins, 1                         ; bits 0..2 from Y
@@ -28,7 +39,7 @@ the Y slot is free again. Normal bytes push nothing.
         push noblock           side 1 [7]   ; Y is free again: tell the CPU
         nop                    side 1 [7]
         nop                    side 1 [7]
-        jmp wait_loop          side 1 [2]   ; stop bit
+        jmp wait_loop          side 1 [1]   ; stop bit
     check_fifo:
         mov x, ~null                        ; all ones: what pull noblock gives when empty
         pull noblock
@@ -38,7 +49,7 @@ the Y slot is free again. Normal bytes push nothing.
     bitloop:
         out pins, 1                         ; 8 data bits, LSB first
         jmp x-- bitloop [6]
-        jmp wait_loop          side 1 [2]   ; stop bit
+        jmp wait_loop          side 1 [1]   ; stop bit
 
 Every byte, normal or realtime, is 80 cycles (10 bits at 8 cycles a bit) start to start
 when they follow each other. An empty FIFO is seen without `mov x, status` (whose
@@ -59,14 +70,18 @@ FREQUENCY = const(250000)  # BAUD * CYCLES_PER_BIT
 PROGRAM = array.array(
     "H",
     [
-        0x186B, 0xFB22, 0xB7E2, 0x6001, 0x0643, 0xBFC2, 0xFF40, 0x9F00, 0xBF42, 0xBF42,
-        0x1A00, 0xA02B, 0x8080, 0xA02F, 0x0020, 0xF727, 0x6001, 0x0650, 0x1A00,
+        0xB822, 0x182E, 0x1843, 0x1820, 0xF922, 0xB7E2, 0x6001, 0x0646, 0xBFC2, 0xFF40,
+        0x9F00, 0xBF42, 0xBF42, 0x1900, 0xA02B, 0x8080, 0xA02F, 0x0020, 0xF727, 0x6001,
+        0x0653, 0x1900,
     ],
 )
 SIDESET_PIN_COUNT = const(1)
 INIT = array.array("H", [0xE040])  # set y, 0
 SET_Y = const(0xE040)  # `set y, <5-bit value>`, executed by StateMachine.run()
 _REALTIME_FLAG = const(8)
+HOLD = const(1)  # Y = HOLD: the program starts no byte until Y changes
+HOLD_EXEC = array.array("H", [SET_Y | HOLD])
+RELEASE_EXEC = array.array("H", [SET_Y])  # `set y, 0`: the hold ends, nothing is sent
 
 
 def realtime_code(byte):

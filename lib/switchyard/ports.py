@@ -68,6 +68,8 @@ class PioOut:
         self.buf2 = bytearray(_PIO_BATCH + 3)
         self.views2 = tuple(memoryview(self.buf2)[:k] for k in range(_PIO_BATCH + 1))
         self.rt_exec = piotx.realtime_exec()
+        self.hold_exec = piotx.HOLD_EXEC  # CLK's clear wire (merge.PioOutput.hold)
+        self.release_exec = piotx.RELEASE_EXEC
 
 
 class UartOut:

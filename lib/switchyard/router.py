@@ -499,6 +499,23 @@ class Router(Rewrites):
                 if out.put_realtime(byte):
                     self.touched |= out.bit  # queued: the loop must service it
 
+    def clock_hold(self, source):
+        """Keep the wire free on the outputs the next clock from `source` goes to
+        (switchyard.clockgen, a byte time before it is due); returns their mask."""
+        mask = self.plain[source][0x78]
+        if self.divide_on[source]:
+            mask |= clockdiv.due(self.dividers[source], self.divide_count)
+        if mask:
+            for out in self.dests[mask]:
+                out.hold()
+        return mask
+
+    def clock_release(self, mask):
+        """After the clock (or instead of it): the outputs it did not reach start bytes
+        again; those it reached were released by it."""
+        for out in self.dests[mask]:
+            out.release()
+
     def _divided(self, source, byte, mask):
         """A realtime byte from a source with divided routes (switchyard.clockdiv)."""
         if byte == 0xF8:

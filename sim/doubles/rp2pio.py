@@ -45,6 +45,12 @@ CircuitPython behaviour ported from ports/raspberrypi/common-hal/rp2pio/StateMac
   or EXEC'd instruction that falls in a delay takes that tick: the delay pauses, one of
   the two readings the datasheet leaves open). readinto(): pops RX words (busy-waits for
   missing ones); in_waiting = RX FIFO level.
+A counter (a program whose X only counts down and goes only into ISR and PUSH, as
+switchyard.usclock's; _x_only_counts) is run in whole periods: a loop whose state repeats
+but for X is skipped in one step, X moved on by as many periods. Its pushes are events
+only while a readinto waits for one; in_waiting and rxstall run it up to now; a read
+(clear_rxfifo, readinto) is charged to the pass as kind "clock" and spins to the next push
+without an event of its own.
 Not modelled (NotImplementedError, never a guess): PIO inputs (WAIT, IN PINS, MOV from
 PINS, JMP PIN), IRQ, autopull/autopush, background_read, write_readinto, RP2350-only
 FIFO modes and MOV STATUS on IRQ. PIO pin levels do not go to chip.pin_history.
@@ -123,7 +129,7 @@ class _Core:
     __slots__ = (
         "cfg", "mem", "pc", "x", "y", "isr", "isr_count", "osr", "osr_count", "delay",
         "latch", "tx", "rx", "pins", "pindirs", "txstall", "rxstall", "cycle", "enabled",
-        "hooks", "ops", "last_change", "trace",
+        "hooks", "ops", "last_change", "trace", "rx_watch",
     )
 
     def __init__(self, cfg: _Config, mem: tuple[int, ...], pins: int, pindirs: int) -> None:
@@ -144,6 +150,9 @@ class _Core:
         self.cycle = 0
         self.enabled = True
         self.ops = 0  # pulls, pushes and stall flags set: what the CPU or DMA can notice
+        # a readinto() waits for a word: a counter's PUSH is an event only then (its RX
+        # FIFO and RXSTALL are read through in_waiting/rxstall, which run it up to now)
+        self.rx_watch = False
         self.last_change: int | None = None  # dry run: the last tick that moved a pin
         self.trace: list[tuple[int, int, int]] | None = None  # dry run: (tick, pins, dirs)
         self.hooks: StateMachine | None = None  # None in a dry run: no side effects
@@ -176,7 +185,7 @@ class _Core:
         return (
             self.pc, self.x, self.y, self.isr, self.isr_count, self.osr, self.osr_count,
             self.delay, self.latch, self.pins, self.pindirs, self.txstall, self.rxstall,
-            len(self.tx), len(self.rx), self.enabled,
+            len(self.tx), len(self.rx), self.enabled, self.rx_watch,
         )
 
     def key(self) -> tuple:
@@ -205,10 +214,11 @@ class _Core:
             if if_flag and self.isr_count < self.cfg.push_threshold:
                 return False
             if len(self.rx) < self.cfg.rx_depth:
-                return True
+                # a counter's pushes (_x_only_counts) matter only to a waiting readinto
+                return self.rx_watch or not self.cfg.x_counts
             if block:
                 return None if self.rxstall else True
-            return not self.rxstall
+            return not self.rxstall and not self.cfg.x_counts
         return False
 
     # --- execution --------------------------------------------------------------------
@@ -356,13 +366,16 @@ class _Core:
                 return False
             if if_flag and self.isr_count < cfg.push_threshold:  # PUSH (3.4.6)
                 return False
-            self.ops += 1
             if len(self.rx) < cfg.rx_depth:
                 self.rx.append(self.isr)
+                self.ops += 1
             elif block:
+                self.ops += 1
                 self.rxstall = True
                 return STALL
             else:
+                if not self.rxstall:  # dropped: seen only through the sticky flag
+                    self.ops += 1
                 self.rxstall = True
             self.isr = 0
             self.isr_count = 0
@@ -423,13 +436,16 @@ class _Core:
         if not self.enabled:
             return None
         seen: dict[tuple, int] = {}
+        counting: dict[tuple, tuple[int, int]] = {}
         mem = self.mem
         budget = self.cycle + DRY_RUN_CYCLES
         # Instructions since the pins or the FIFOs last moved: the search for a repeated
         # state starts only once the machine has been quiet a while, so a byte being
         # shifted out (whose state never repeats) pays no state key per instruction.
         # Skipping whole periods of a loop found later ends in the same state.
-        quiet = 0
+        # a counter (_x_only_counts) repeats within a few instructions: look at once
+        fresh = QUIET_BEFORE_LOOP_SEARCH if self.cfg.x_counts else 0
+        quiet = fresh
         while self.cycle < target:
             if dry and self.cycle >= budget:
                 return self.cycle
@@ -450,6 +466,26 @@ class _Core:
             if quiet >= QUIET_BEFORE_LOOP_SEARCH:
                 key = self.key()
                 first = seen.get(key)
+                if first is None and self.cfg.x_counts:
+                    # the same state but for X: a counter's loop (_x_only_counts)
+                    key_x = key[:1] + key[2:]
+                    before = counting.get(key_x)
+                    if before is not None:
+                        if dry:
+                            return None  # it only counts until something changes
+                        period = self.cycle - before[0]
+                        step = (self.x - before[1]) & MASK32
+                        loops = (target - self.cycle) // period
+                        self.cycle += loops * period
+                        self.x = (self.x + loops * step) & MASK32
+                        seen.clear()
+                        counting.clear()
+                        if self.cycle >= target:
+                            break
+                    else:
+                        if len(counting) > 512:
+                            counting.clear()
+                        counting[key_x] = (self.cycle, self.x)
                 if first is not None:
                     if dry:
                         return None  # the state repeats: it only polls until something changes
@@ -469,7 +505,8 @@ class _Core:
             self.cycle += 1
             if self.ops != ops or self.pins != pins or self.pindirs != pindirs:
                 seen.clear()
-                quiet = 0
+                counting.clear()
+                quiet = fresh
             else:
                 quiet += 1
         return self.cycle
@@ -664,6 +701,28 @@ def _introspect(words: tuple[int, ...], what: str, has: dict, counts: dict) -> d
     return out
 
 
+def _x_only_counts(words: tuple[int, ...], bottom: int, top: int) -> bool:
+    """X is a counter and nothing else: only `jmp x--` to the next instruction changes
+    it, and it goes only into ISR (IN, MOV ISR), which only PUSH reads. A loop of such a
+    program whose state repeats but for X repeats for ever with X moving by the same
+    amount each time, so _Core.run may skip whole periods of it (a free-running counter:
+    switchyard.usclock)."""
+    for i, word in enumerate(words):
+        op, dest, src = word >> 13, (word >> 5) & 7, word & 7
+        if op == 0:  # JMP
+            nxt = bottom if i == top else i + 1
+            if dest in (1, 5) or (dest == 2 and word & 0x1F != nxt):
+                return False
+        elif op == 3 and dest in (1, 5, 7):  # OUT X, PC, EXEC
+            return False
+        elif op == 5:  # MOV
+            if dest == 1 or (src == 1 and dest != 6) or src == 6 or dest in (4, 5):
+                return False
+        elif op == 7 and dest == 1:  # SET X
+            return False
+    return True
+
+
 def _unsupported(words: tuple[int, ...], what: str) -> str | None:
     for i, word in enumerate(words):
         op = word >> 13
@@ -839,6 +898,7 @@ class StateMachine:
             status_tx=mov_status_type == "txfifo",
             status_n=int(mov_status_n),
             rx_depth=rx_depth,
+            x_counts=_x_only_counts(words, wrap_target, len(words) - 1 if wrap == -1 else wrap),
         )
         self._core = _Core(cfg, words, state, direction)
         self._core.hooks = self
@@ -990,10 +1050,13 @@ class StateMachine:
         core = self._core
         start = core.cycle
         key = core.dry_key()
-        memo = self._memo.get(key)
+        # a counter's state is new every time (X), and its dry runs push words: no memo
+        memo = None if core.cfg.x_counts else self._memo.get(key)
         probe = core.copy()
         if memo is None:
             stop = probe.run(start + DRY_RUN_CYCLES + 1, dry=True)
+            if core.cfg.x_counts:
+                return probe, stop
             if len(self._memo) > 4096:
                 self._memo.clear()
             self._memo[key] = (
@@ -1146,6 +1209,8 @@ class StateMachine:
         mask = (1 << (8 * stride)) - 1
         core = self._core
         for i in range(start, end):
+            if not core.rx and core.cfg.x_counts:
+                self._counter_wait()
             while not core.rx:
                 self._wait("readinto")
             word = core.rx.popleft()
@@ -1154,6 +1219,22 @@ class StateMachine:
             if swap and stride > 1:
                 value = int.from_bytes(value.to_bytes(stride, "little"), "big")
             view[i] = value
+
+    def _counter_wait(self) -> None:
+        """readinto() on a counter (_x_only_counts) with its RX FIFO empty: the CPU spins
+        until the next PUSH, found by a dry run, without an event of its own (the wait is
+        a microsecond or so; the loop's idle passes may still be skipped around it)."""
+        core = self._core
+        core.rx_watch = True
+        try:
+            _, stop = self._dry_run()
+        finally:
+            core.rx_watch = False
+        if stop is None:
+            return
+        clock = self._chip.clock
+        clock.advance_to(max(clock.now_us, self._clock.us_ceil(self._clock.time(stop))))
+        self._sync(force=True)
 
     def write_readinto(self, *args: object, **kwargs: object) -> None:
         raise NotImplementedError("rp2pio double: write_readinto is not simulated")
@@ -1317,9 +1398,14 @@ class StateMachine:
     @property
     def in_waiting(self) -> int:
         self._live()
+        self._sync()  # pushes are not events unless a readinto waits (_Core.rx_watch)
         return len(self._core.rx)
 
     def clear_rxfifo(self) -> None:
+        if self._core.cfg.x_counts:
+            # a read of a counter starts here (switchyard.usclock): first, the clock moves
+            # to when the CPU gets here, so the words left after the clear are fresh
+            self._chip.work("clock")
         self._check()
         self._core.rx.clear()
         self._core.rxstall = False
@@ -1338,6 +1424,7 @@ class StateMachine:
     @property
     def rxstall(self) -> bool:
         self._live()
+        self._sync()
         return self._core.rxstall
 
     @property
