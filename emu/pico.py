@@ -436,10 +436,10 @@ def press_check(uf2: str, bootrom: str, mpy_cross: str | None, button: str = "P2
 
 CLOCK_PIN = 22  # a GPIO the board leaves free (boards/raspberry_pi_pico.py): CLK's clocks
 CLOCK_SOURCE = """\
-import time, gc, supervisor, board, digitalio, microcontroller
-from switchyard import clockgen
+import time, gc, supervisor, board, digitalio, microcontroller, rp2pio
+from switchyard import clockgen, usclock
 
-def steps(read, n):
+def steps(read, n, mask):
     # the smallest, middle and largest step of a time source read back to back
     out = [0] * n
     k = 0
@@ -447,7 +447,7 @@ def steps(read, n):
     while k < n:
         t = read()
         if t != prev:
-            out[k] = t - prev
+            out[k] = (t - prev) & mask
             k += 1
             prev = t
     out.sort()
@@ -464,58 +464,92 @@ def alloc(read, n):
     gc.enable()
     return (f0 - f1) / n
 
-def run(seconds):
+def reads_per_ms(read):
+    t0 = supervisor.ticks_ms()
+    while supervisor.ticks_ms() == t0:
+        pass
+    t0 = supervisor.ticks_ms()
+    n = 0
+    while ((supervisor.ticks_ms() - t0) & 0x1FFFFFFF) < 20:
+        read()
+        n += 1
+    return n / 20
+
+counter = usclock.make(rp2pio)
+pin = digitalio.DigitalInOut(board.GP%d)
+pin.switch_to_output(False)
+
+def probe():
     r = {"hz": microcontroller.cpu.frequency, "uptime_ms": supervisor.ticks_ms()}
-    r["monotonic_ns_step_ns"] = steps(time.monotonic_ns, 400)
-    r["ticks_ms_step_ms"] = steps(supervisor.ticks_ms, 20)
+    r["usclock_step_us"] = steps(counter.now_us, 200, usclock.MASK)
+    r["usclock_alloc_bytes"] = alloc(counter.now_us, 200)
+    r["usclock_reads_per_ms"] = reads_per_ms(counter.now_us)
+    r["monotonic_ns_step_ns"] = steps(time.monotonic_ns, 400, -1)
     r["monotonic_ns_alloc_bytes"] = alloc(time.monotonic_ns, 200)
     r["monotonic_us_alloc_bytes"] = alloc(clockgen.monotonic_us, 200)
-    pin = digitalio.DigitalInOut(board.GP%d)
-    pin.switch_to_output(False)
+    r["monotonic_us_reads_per_ms"] = reads_per_ms(clockgen.monotonic_us)
+    r["ticks_ms_step_ms"] = steps(supervisor.ticks_ms, 20, -1)
+    print("CLOCK", r)
+
+def run(seconds, source):
     state = [False]
     def rt(source, byte):
         if byte == 0xF8:
             state[0] = not state[0]
             pin.value = state[0]
-    gen = clockgen.ClockGen(rt, 3, 1200, True, clockgen.monotonic_us, supervisor.ticks_ms)
+    now_us = counter.now_us if source == "usclock" else clockgen.monotonic_us
+    gen = clockgen.ClockGen(rt, 3, 1200, True, now_us, supervisor.ticks_ms)
     t0 = supervisor.ticks_ms()
     ms = int(seconds * 1000)
     poll = gen.poll
     ticks = supervisor.ticks_ms
+    gc.collect()
+    free = gc.mem_free()
     while ((ticks() - t0) & 0x1FFFFFFF) < ms:
         poll(ticks())
-    r["clocks"] = gen.sent
-    print("CLOCK", r)
+    print("CLOCK", {"source": source, "clocks": gen.sent, "heap_used": free - gc.mem_free()})
 """ % CLOCK_PIN
 
 
 def clock_on_pico(uf2: str, bootrom: str, mpy_cross: str | None, seconds: float) -> dict:
-    """CLK's generator (switchyard.clockgen, at 120.0 BPM, on time.monotonic_ns() as the
-    box runs it) polled in a loop of its own at the REPL of the emulated Pico, after
-    code.py set the clock: each clock toggles GP22, whose edges rp2040js times in emulated
-    ns. Also the steps of time.monotonic_ns() and supervisor.ticks_ms() read back to back
-    and the heap a read takes."""
+    """CLK's generator (switchyard.clockgen at 120.0 BPM) polled in a loop of its own at the
+    REPL of the emulated Pico, after code.py set the CPU clock, on each of its time
+    sources: switchyard.usclock's PIO counter (the box's) and time.monotonic_ns() (the
+    fallback). Each clock toggles GP22, whose edges rp2040js times in emulated ns. Also
+    each source's steps read back to back, the heap a read takes and reads per ms, and
+    supervisor.ticks_ms()'s steps."""
     import ast
 
-    with repl_on_pico(uf2, bootrom, mpy_cross, {"emu_clock.py": CLOCK_SOURCE}) as emu:
-        emu.send(cmd="watch", pins=[CLOCK_PIN])
-        out = emu.repl("import emu_clock; emu_clock.run(%r)" % seconds, limit_s=seconds + 60)
+    period_ns = 60e9 / (120.0 * 24)
+
+    def lines(out: str) -> list[dict]:
         found = [ln for ln in out.splitlines() if ln.startswith("CLOCK ")]
         if not found:
             raise EmuError("emu_clock failed:\n" + out)
-        result = ast.literal_eval(found[-1][len("CLOCK "):])
-    edges = [ns for pin, ns, _ in emu.pins if pin == CLOCK_PIN]
-    period_ns = 60e9 / (120.0 * 24)
-    dev = sorted(abs((b - a) - period_ns) / 1000 for a, b in zip(edges, edges[1:]))
-    result["edges"] = len(edges)
-    if dev:
-        result["interval_deviation_us"] = {
-            "p50": round(dev[len(dev) // 2], 1), "p99": round(dev[int(len(dev) * 0.99)], 1),
-            "max": round(dev[-1], 1), "count": len(dev)}
-    if len(edges) > 1:
-        # the last clock against the first plus whole periods: drift
-        result["last_error_us"] = round(
-            ((edges[-1] - edges[0]) - (len(edges) - 1) * period_ns) / 1000, 1)
+        return [ast.literal_eval(ln[len("CLOCK "):]) for ln in found]
+
+    with repl_on_pico(uf2, bootrom, mpy_cross, {"emu_clock.py": CLOCK_SOURCE}) as emu:
+        emu.send(cmd="watch", pins=[CLOCK_PIN])
+        result = lines(emu.repl("import emu_clock; emu_clock.probe()", limit_s=120))[-1]
+        for source in ("usclock", "monotonic_ns"):
+            before = len(emu.pins)
+            run = lines(emu.repl("emu_clock.run(%r, %r)" % (seconds, source),
+                                 limit_s=seconds + 60))[-1]
+            # from the second clock: the first goes at the generator's first look, which
+            # is not on the grid the rest keep
+            edges = [ns for pin, ns, _ in emu.pins[before:] if pin == CLOCK_PIN][1:]
+            dev = sorted(abs((b - a) - period_ns) / 1000 for a, b in zip(edges, edges[1:]))
+            run["edges"] = len(edges)
+            if dev:
+                run["interval_deviation_us"] = {
+                    "p50": round(dev[len(dev) // 2], 1),
+                    "p99": round(dev[int(len(dev) * 0.99)], 1),
+                    "max": round(dev[-1], 1), "count": len(dev)}
+            if len(edges) > 1:
+                # the last clock against the first plus whole periods: drift
+                run["last_error_us"] = round(
+                    ((edges[-1] - edges[0]) - (len(edges) - 1) * period_ns) / 1000, 1)
+            result[source] = run
     return result
 
 
@@ -535,15 +569,20 @@ def board_outputs() -> tuple[dict[int, str], dict[int, str]]:
     return pio, uart
 
 
-def play_studio(uf2: str, bootrom: str, mpy_cross: str | None, seconds: float) -> dict:
-    """Boot the firmware from a fresh drive, play the studio scenario into A and B."""
+def play_studio(uf2: str, bootrom: str, mpy_cross: str | None, seconds: float,
+                presets: bytes | None = None) -> dict:
+    """Boot the firmware from a fresh drive (with `presets` as its presets.json, if
+    given), play the studio scenario into A and B."""
     sys.path.insert(0, str(REPO))
     from sim import scenario
 
     outputs, uart_outputs = board_outputs()
     with tempfile.TemporaryDirectory(prefix="switchyard-emu-") as tmp:
         image = Path(tmp) / "circuitpy.img"
-        fat_image(drive_files(mpy_cross), image)
+        files = drive_files(mpy_cross)
+        if presets is not None:
+            files["presets.json"] = presets
+        fat_image(files, image)
         emu = Emulator(uf2, bootrom, image)
         try:
             started = time.monotonic()
@@ -644,19 +683,76 @@ def print_studio(report: dict, sim_report: dict | None) -> None:
         print(line)
 
 
+def clk_studio_doc() -> dict:
+    """The shipped presets.json with preset 1's clock from CLK at 120.0 BPM (the route the
+    Digitakt's clock took), as tools/bench.py's simulate_clk has it."""
+    doc = json.loads((REPO / "presets.json").read_text())
+    doc["tempo"] = {"bpm": 120}
+    doc["presets"][0]["routes"][0]["from"] = "CLK"
+    return doc
+
+
+def clk_deviations(outs: dict[str, list[tuple[int, int]]]) -> dict:
+    """Each output's CLK interval deviation from 60 / (120 * 24) s (the first clock left
+    out: it goes at the generator's first look)."""
+    period = 60e6 / (120.0 * 24)
+    result = {}
+    for port in ("1", "3", "4", "5"):
+        times = [t for t, b in outs.get(port, []) if b == 0xF8][1:]
+        dev = sorted(abs((b - a) - period) for a, b in zip(times, times[1:]))
+        if dev:
+            result[port] = {"p50": round(dev[len(dev) // 2], 1),
+                            "p99": round(dev[int(len(dev) * 0.99)], 1),
+                            "max": round(dev[-1], 1), "count": len(dev)}
+    return result
+
+
+def clk_studio_report(args, results: dict) -> bool:
+    """The studio scenario with CLK on the emulated Pico, beside the simulator's."""
+    sys.path.insert(0, str(REPO / "tools"))
+    import bench
+
+    try:
+        played = play_studio(args.uf2, args.bootrom, args.mpy_cross, args.clk_studio,
+                             json.dumps(clk_studio_doc()).encode())
+    except EmuError as error:
+        print(f"pico.py: {error}", file=sys.stderr)
+        return False
+    emulated = clk_deviations(played["outs"])
+    simulated = bench.simulate_clk(args.clk_studio)["clk_interval_deviation_by_output_us"]
+    print("CLK at 120 BPM under the studio load, %.1f s, interval deviation (us):"
+          % args.clk_studio)
+    for port, st in emulated.items():
+        sim = simulated.get(port, {})
+        print("  out %s: emulated p50 %s, p99 %s, max %s (%d); simulator p50 %s, p99 %s, max %s"
+              % (port, st["p50"], st["p99"], st["max"], st["count"], sim.get("p50"),
+                 sim.get("p99"), sim.get("max")))
+    results["clk_studio"] = {"emulated": emulated, "simulator": simulated,
+                             "console": played["console"], "outs": played["outs"]}
+    return True
+
+
 def clock_report(args, results: dict) -> bool:
     try:
         clk = clock_on_pico(args.uf2, args.bootrom, args.mpy_cross, args.clock)
     except EmuError as error:
         print(f"pico.py: {error}", file=sys.stderr)
         return False
-    print("CLK's generator alone on the emulated Pico at %s Hz, %s s: %s clocks; "
-          "interval deviation %s; last clock %s us from first + periods; "
-          "time.monotonic_ns() steps (min, median, max) %s ns, %s B of heap a read; "
-          "supervisor.ticks_ms() steps %s ms" % (
-              clk["hz"], args.clock, clk["clocks"], clk.get("interval_deviation_us"),
-              clk.get("last_error_us"), clk["monotonic_ns_step_ns"],
-              clk["monotonic_ns_alloc_bytes"], clk["ticks_ms_step_ms"]))
+    print("CLK's generator alone on the emulated Pico at %s Hz, %s s a time source:" % (
+        clk["hz"], args.clock))
+    for source in ("usclock", "monotonic_ns"):
+        run = clk[source]
+        print("  %-13s %s clocks, interval deviation %s, last clock %s us from first + "
+              "periods, %s B of heap used" % (
+                  source, run["clocks"], run.get("interval_deviation_us"),
+                  run.get("last_error_us"), run["heap_used"]))
+    print("  usclock reads: steps (min, median, max) %s us, %s B of heap a read, %s reads a "
+          "ms; time.monotonic_ns(): steps %s ns, %s B a read (%s B for clockgen.monotonic_us,"
+          " %s reads a ms); supervisor.ticks_ms() steps %s ms" % (
+              clk["usclock_step_us"], clk["usclock_alloc_bytes"], clk["usclock_reads_per_ms"],
+              clk["monotonic_ns_step_ns"], clk["monotonic_ns_alloc_bytes"],
+              clk["monotonic_us_alloc_bytes"], clk["monotonic_us_reads_per_ms"],
+              clk["ticks_ms_step_ms"]))
     results["clock"] = clk
     return True
 
@@ -678,11 +774,22 @@ def main(argv=None) -> int:
         help="also run CLK's generator alone this long and time its clocks on a GPIO")
     parser.add_argument("--clock-only", action="store_true",
                         help="only that (with --clock): no heap, press or studio runs")
+    parser.add_argument(
+        "--clk-studio", type=float, metavar="SECONDS",
+        help="play the studio scenario with preset 1's clock from CLK at 120 BPM and time "
+             "CLK's clocks on outputs 1, 3, 4, 5 beside the simulator's (and nothing else)")
     args = parser.parse_args(argv)
     for name in ("uf2", "bootrom"):
         if not Path(getattr(args, name)).is_file():
             print(f"pico.py: --{name} {getattr(args, name)}: no such file", file=sys.stderr)
             return 1
+    if args.clk_studio:
+        results: dict = {}
+        if not clk_studio_report(args, results):
+            return 1
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=1, sort_keys=True))
+        return 0
     if args.clock_only:
         if not args.clock:
             print("pico.py: --clock-only needs --clock SECONDS", file=sys.stderr)

@@ -88,6 +88,38 @@ if (fsPath) {
 // the zero-length transfers come back as ~40,000 USB interrupts a second (12 to 17 % of
 // the CPU). A host leaves the read pending until it has data; so does this runner.
 const cdc = new USBCDC(mcu.usbCtrl);
+// The console is the first CDC data interface. boot.py also enables usb_cdc.data (the
+// monitor), a second one after it, and rp2040js 1.4.1's USBCDC keeps the endpoints of the
+// last one it reads in the configuration descriptor: it would listen to the monitor's
+// channel and never see the console. Once it has read the descriptor, take the first.
+function consoleEndpoints(d) {
+  const found = { in: -1, out: -1 };
+  let data = 0; // CDC data interfaces (2 endpoints, class 10) seen so far
+  let inFirst = false; // inside the first of them
+  for (let i = 0; i + 1 < d.length && d[i] >= 2; i += d[i]) {
+    const [len, type] = [d[i], d[i + 1]];
+    if (type === 4 && len === 9) {
+      const cdcData = d[i + 4] === 2 && d[i + 5] === 10;
+      data += cdcData ? 1 : 0;
+      inFirst = cdcData && data === 1;
+    }
+    if (inFirst && type === 5 && len === 7 && (d[i + 3] & 3) === 2) {
+      if (d[i + 2] & 0x80) found.in = d[i + 2] & 0xf;
+      else found.out = d[i + 2] & 0xf;
+    }
+  }
+  return found;
+}
+const cdcWrite = mcu.usbCtrl.onEndpointWrite;
+mcu.usbCtrl.onEndpointWrite = (endpoint, buffer) => {
+  const before = cdc.inEndpoint;
+  cdcWrite(endpoint, buffer);
+  if (cdc.inEndpoint !== before && cdc.descriptors.length === cdc.descriptorsSize) {
+    const first = consoleEndpoints(cdc.descriptors);
+    cdc.inEndpoint = first.in;
+    cdc.outEndpoint = first.out;
+  }
+};
 cdc.onSerialData = (value) => send({ ev: 'cdc', ns: mcu.clock.nanos, hex: hex(value) });
 const cdcRead = mcu.usbCtrl.onEndpointRead;
 let pendingRead = null;
