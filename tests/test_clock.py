@@ -455,3 +455,19 @@ def test_clk_and_dividers_run_with_the_heap_locked():
     # outputs 2 and 6 (CLK's) were held before its clocks, the others never
     holds = [a - b for a, b in zip(after[8:], before[8:], strict=True)]
     assert holds[1] > 0 and holds[5] > 0 and holds[0] == holds[2] == holds[3] == holds[4] == 0
+
+
+def test_the_once_a_second_housekeeping_waits_while_clks_next_clock_is_near(tmp_path):
+    # That branch (reports, the monitor's second, SysEx time-outs) takes ~0.35 ms on the
+    # emulated Pico: a clock due meanwhile was late by as much (emu/README.md).
+    sim = Simulation(presets_path=write(tmp_path, TAP_DOC))
+    sim.run(until_us=100_000)
+    app = sim.app
+    app.housekeeping_runs = 2  # a keys run, the one that may do the once-a-second work
+    now = (app.clock.gate_ms + 1) & 0x1FFFFFFF  # the gate open: a clock within ~3 ms
+    app.sysex_check_ms = (now - 1500) & 0x1FFFFFFF
+    app._housekeeping(now)
+    assert app.sysex_check_ms == (now - 1500) & 0x1FFFFFFF
+    app.clock.gate_ms = (now + 10) & 0x1FFFFFFF  # shut: the next clock is further off
+    app._housekeeping(now)
+    assert app.sysex_check_ms == now

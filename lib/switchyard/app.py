@@ -16,7 +16,7 @@ except ImportError:
 
 from switchyard import clockgen
 from switchyard import presets as presets_module
-from switchyard.merge import READ_CHUNK, Output, PioOutput
+from switchyard.merge import COALESCED, DROPS, READ_CHUNK, Output, PioOutput
 from switchyard.midi import const
 from switchyard.panel import Panel
 from switchyard.ports import PioOut, UartIn
@@ -25,6 +25,7 @@ from switchyard.stream import StreamParser
 
 PRESETS_PATH = "/presets.json"
 _TICKS_MASK = const(0x1FFFFFFF)
+_TICKS_HALF = const(0x10000000)
 _NVM_MAGIC = const(0x53)
 # CLK's tapped tempo: nvm[3:9] after the preset's record (an older box's record ends at 3;
 # what follows is erased flash or zeros there, which the magic and check refuse)
@@ -314,7 +315,12 @@ class App:
         self.panel.poll(now, router)
         if self.selftest is not None:
             self.selftest.tick(now)
-        if ((now - self.sysex_check_ms) & _TICKS_MASK) >= _SYSEX_TIMEOUT_MS:
+        clock = self.clock
+        if ((now - self.sysex_check_ms) & _TICKS_MASK) >= _SYSEX_TIMEOUT_MS and (
+            clock is None or ((now - clock.gate_ms) & _TICKS_MASK) >= _TICKS_HALF
+        ):
+            # Once a second, not while CLK's next clock is near (its gate open): this
+            # branch takes ~0.35 ms on the Pico, a clock due meanwhile would wait for it.
             self.sysex_check_ms = now
             self._report_given_up()
             if self.monitor is not None:
@@ -334,7 +340,6 @@ class App:
             and not router.playing
         ):
             self._save_preset(router.preset_index)
-        clock = self.clock
         if (
             clock is not None
             and clock.bpm10 != self.saved_bpm10
@@ -470,7 +475,8 @@ class App:
         serial console is where a user without the simulator sees it)."""
         total = 0
         for out in self.router.outputs:
-            total += out.drops + out.rt_drops + out.coalesced
+            ring = out.ring  # its words, not the properties: this runs once a second
+            total += ring[DROPS] + ring[COALESCED] + out.rt_drops
         if total == self.reported_given_up:
             return
         self.reported_given_up = total
