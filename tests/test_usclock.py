@@ -142,3 +142,20 @@ def test_only_a_counting_program_is_run_in_whole_periods():
                   "mov osr, isr"):
         words = tuple(adafruit_pioasm.assemble("jmp x-- 1\n" + other))
         assert not _x_only_counts(words, 0, len(words) - 1), other
+
+
+def test_building_a_box_with_clk_reads_no_clock_so_input_may_start_at_0(tmp_path):
+    # The generator reads its fine time first at its first look, not while the box is
+    # built: a read takes (virtual) time, and input played from t = 0 must still fit.
+    from sim.runner import Simulation
+
+    doc = {"version": 1, "tempo": {"bpm": 120}, "presets": [{"name": "Jam", "routes": [
+        {"from": "CLK", "to": ["3"]}, {"from": "A", "to": ["3"]}]}]}
+    sim = Simulation(presets_path=_presets(tmp_path, doc))
+    assert sim.chip.clock.now_us == 0
+    sim.play("A", [(0, bytes([0x90, 60, 100])), (200_000, bytes([0x80, 60, 0]))])
+    sim.run(until_us=300_000)
+    log = sim.outputs()["3"]
+    assert [b for _, b in log if b != 0xF8] == [0x90, 60, 100, 0x80, 60, 0]
+    clocks = [t for t, b in log if b == 0xF8]
+    assert clocks[0] < 1000 and 13 <= len(clocks) <= 15  # from power-up, 48 a second

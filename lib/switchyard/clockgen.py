@@ -104,10 +104,13 @@ class ClockGen:
         self.bpm10 = MIN_BPM10
         self.q = 0  # us a clock, whole part
         self.r = 0  # and the remainder, in 1/bpm10 us
-        self.origin = now_us()
+        # The fine time is first read at the first look (the clocks count from there), not
+        # here: building the box reads no clock.
+        self.anchored = False
+        self.origin = 0
         self.k = 0
-        self.due = self.origin  # fine time of the next clock
-        self.last = self.origin  # fine time the last clock was due
+        self.due = 0  # fine time of the next clock
+        self.last = 0  # fine time the last clock was due
         self._period(bpm10)
         self.gate_ms = now_ms() if self.ticking else (now_ms() + _FAR_MS) & _MS_MASK
 
@@ -127,6 +130,9 @@ class ClockGen:
             self.gate_ms = (now_ms + _FAR_MS) & _MS_MASK
             return
         now = self.now_us()
+        if not self.anchored:  # the first look: a clock that runs from power-up starts now
+            self.anchored = True
+            self._anchor(now, 0)
         if not self.ticking:  # started from silence: the first clock goes after the FA
             self.ticking = True
             self._anchor((now + _START_LEAD_US) & _US_MASK, 0)
