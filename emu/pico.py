@@ -783,19 +783,13 @@ def main(argv=None) -> int:
         if not Path(getattr(args, name)).is_file():
             print(f"pico.py: --{name} {getattr(args, name)}: no such file", file=sys.stderr)
             return 1
-    if args.clk_studio:
+    if args.clock_only and not args.clock:
+        print("pico.py: --clock-only needs --clock SECONDS", file=sys.stderr)
+        return 2
+    alone = clk_studio_report if args.clk_studio else clock_report if args.clock_only else None
+    if alone is not None:  # one run and nothing else
         results: dict = {}
-        if not clk_studio_report(args, results):
-            return 1
-        if args.json:
-            Path(args.json).write_text(json.dumps(results, indent=1, sort_keys=True))
-        return 0
-    if args.clock_only:
-        if not args.clock:
-            print("pico.py: --clock-only needs --clock SECONDS", file=sys.stderr)
-            return 2
-        results: dict = {}
-        if not clock_report(args, results):
+        if not alone(args, results):
             return 1
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=1, sort_keys=True))

@@ -435,8 +435,8 @@ class _Core:
         only loops; the dry run gives up (returning the tick reached) after its budget."""
         if not self.enabled:
             return None
-        seen: dict[tuple, int] = {}
-        counting: dict[tuple, tuple[int, int]] = {}
+        seen: dict[tuple, tuple[int, int]] = {}  # state key -> (tick, X)
+        counts_x = self.cfg.x_counts
         mem = self.mem
         budget = self.cycle + DRY_RUN_CYCLES
         # Instructions since the pins or the FIFOs last moved: the search for a repeated
@@ -444,7 +444,7 @@ class _Core:
         # shifted out (whose state never repeats) pays no state key per instruction.
         # Skipping whole periods of a loop found later ends in the same state.
         # a counter (_x_only_counts) repeats within a few instructions: look at once
-        fresh = QUIET_BEFORE_LOOP_SEARCH if self.cfg.x_counts else 0
+        fresh = QUIET_BEFORE_LOOP_SEARCH if counts_x else 0
         quiet = fresh
         while self.cycle < target:
             if dry and self.cycle >= budget:
@@ -465,39 +465,25 @@ class _Core:
                     return self.cycle
             if quiet >= QUIET_BEFORE_LOOP_SEARCH:
                 key = self.key()
+                if counts_x:
+                    key = key[:1] + key[2:]  # a counter's loop repeats but for X
                 first = seen.get(key)
-                if first is None and self.cfg.x_counts:
-                    # the same state but for X: a counter's loop (_x_only_counts)
-                    key_x = key[:1] + key[2:]
-                    before = counting.get(key_x)
-                    if before is not None:
-                        if dry:
-                            return None  # it only counts until something changes
-                        period = self.cycle - before[0]
-                        step = (self.x - before[1]) & MASK32
-                        loops = (target - self.cycle) // period
-                        self.cycle += loops * period
-                        self.x = (self.x + loops * step) & MASK32
-                        seen.clear()
-                        counting.clear()
-                        if self.cycle >= target:
-                            break
-                    else:
-                        if len(counting) > 512:
-                            counting.clear()
-                        counting[key_x] = (self.cycle, self.x)
                 if first is not None:
                     if dry:
-                        return None  # the state repeats: it only polls until something changes
-                    period = self.cycle - first
-                    self.cycle += (target - self.cycle) // period * period
+                        return None  # the state repeats: it only polls (or counts) on
+                    period = self.cycle - first[0]
+                    loops = (target - self.cycle) // period
+                    self.cycle += loops * period
+                    # X moves on by as much each period (nothing else does: _x_only_counts);
+                    # in any other program the key holds X, so the step is 0
+                    self.x = (self.x + loops * ((self.x - first[1]) & MASK32)) & MASK32
                     seen.clear()
                     if self.cycle >= target:
                         break
                 else:
                     if len(seen) > 512:
                         seen.clear()
-                    seen[key] = self.cycle
+                    seen[key] = (self.cycle, self.x)
             if self.latch is not None:
                 self.latch = None
             ops, pins, pindirs = self.ops, self.pins, self.pindirs
@@ -505,7 +491,6 @@ class _Core:
             self.cycle += 1
             if self.ops != ops or self.pins != pins or self.pindirs != pindirs:
                 seen.clear()
-                counting.clear()
                 quiet = fresh
             else:
                 quiet += 1
