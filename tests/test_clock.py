@@ -270,7 +270,9 @@ class GenHarness:
         self.gen = clockgen.ClockGen(
             lambda source, byte: self.events.append((self.t, "byte", byte)), 7, bpm10, True,
             lambda: self.t & 0xFFFFFF, lambda: self.t // 1000 & 0x1FFFFFFF,
-            self.hold, self.release)
+            self.hold, self.release,
+            lambda: self.events.append((self.t, "pause", 0)),
+            lambda: self.events.append((self.t, "resume", 0)))
 
     def hold(self, source):
         self.events.append((self.t, "hold", source))
@@ -294,11 +296,16 @@ def test_each_clock_holds_its_outputs_a_byte_and_a_pass_before_it_and_releases_t
     for t_clock in clocks[1:]:
         i = h.events.index((t_clock, "byte", 0xF8))
         held_at, what, source = h.events[i - 1]
+        if what == "pause":  # the inputs left alone from 250 us before the clock
+            assert 0 < t_clock - held_at <= 250 + 100
+            held_at, what, source = h.events[i - 2]
         assert (what, source) == ("hold", 7)
         # a pass of 100 us: held 350 + 150 us ahead at most, and never less than a byte
         assert 350 <= t_clock - held_at <= 500 + 100
         assert h.events[i + 1] == (t_clock, "release", 0b1010)
+        assert h.events[i + 2] == (t_clock, "resume", 0)
     assert kinds.count("hold") == kinds.count("release")
+    assert kinds.count("pause") == kinds.count("resume") >= len(clocks) - 1
 
 
 @pytest.mark.parametrize("change", ["stop", "tempo"])
@@ -315,12 +322,12 @@ def test_a_stop_or_a_new_tempo_while_held_releases_the_outputs(change):
         h.gen.start_stop(h.t // 1000)
         h.run(h.t + 1)  # the next pass sends FC, releases, and holds again for the clock
         # that still comes (clock_when_stopped)
-        assert [e[1:] for e in h.events[n:]] == [
+        assert [e[1:] for e in h.events[n:] if e[1] != "pause"] == [
             ("byte", 0xFC), ("release", 0b1010), ("hold", 7)]
     else:
         h.gen.set_tempo(900, h.t // 1000)
         assert [e[1:] for e in h.events[n:]] == [("release", 0b1010)]
-        assert h.gen.held < 0
+        assert h.gen.held < 0 and not h.gen.paused
     n = len(h.events)
     h.run(h.t + 60_000)  # and the clocks after it are held and released as ever
     later = [e[1] for e in h.events[n:]]
@@ -471,3 +478,39 @@ def test_the_once_a_second_housekeeping_waits_while_clks_next_clock_is_near(tmp_
     app.clock.gate_ms = (now + 10) & 0x1FFFFFFF  # shut: the next clock is further off
     app._housekeeping(now)
     assert app.sysex_check_ms == now
+
+
+def test_inputs_wait_a_moment_while_a_clock_is_due_and_come_back_whole(tmp_path):
+    doc = {"version": 1, "tempo": {"bpm": 120}, "presets": [{"name": "Jam", "routes": [
+        {"from": "CLK", "to": ["3"]}, {"from": "A", "to": ["3"]}]}]}
+    sim = Simulation(presets_path=write(tmp_path, doc))
+    sim.run(until_us=50_000)
+    app = sim.app
+    before = (list(app.uart_feeds), list(app.other_feeds))
+    app._pause_inputs()
+    assert all(type(port).__name__ == "_Idle" for port, _ in app.uart_feeds)
+    assert [p for _, _, p in app.other_feeds] == [p for _, _, p in before[1]]
+    sim.play("A", [(sim.chip.clock.now_us + 10, bytes([0x90, 60, 100]))])
+    sim.run(until_us=sim.chip.clock.now_us + 3_000)
+    assert [b for _, b in sim.outputs()["3"] if b != 0xF8] == []  # read by no pass yet
+    app._resume_inputs()
+    assert (app.uart_feeds, app.other_feeds) == before
+    sim.run(until_us=sim.chip.clock.now_us + 3_000)
+    assert [b for _, b in sim.outputs()["3"] if b != 0xF8] == [0x90, 60, 100]
+
+
+def test_a_clock_due_while_a_note_comes_goes_first_and_the_note_right_after(tmp_path):
+    doc = {"version": 1, "tempo": {"bpm": 120}, "presets": [{"name": "Jam", "routes": [
+        {"from": "CLK", "to": ["3"]}, {"from": "A", "to": ["3"]}]}]}
+    sim = Simulation(presets_path=write(tmp_path, doc))
+    sim.run(until_us=100_000)
+    first = clock_times(sim.outputs()["3"])[0]
+    due = first + 10 * PERIOD_120  # the 11th clock
+    # a note whose last byte ends 100 us before the clock is due
+    sim.play("A", [(int(due - 100 - 960), bytes([0x90, 60, 100]))])
+    sim.run(until_us=int(due + 20_000))
+    log = sim.outputs()["3"]
+    clock = min((t for t in clock_times(log) if t > due - 500), key=lambda t: abs(t - due))
+    assert abs(clock - due) < 150
+    note = next(t for t, b in log if b == 0x90)
+    assert clock < note <= clock + 320 + 400  # behind the clock's byte, without a pass's wait

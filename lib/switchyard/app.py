@@ -168,7 +168,13 @@ class App:
             self.clock = clockgen.ClockGen(
                 self.router.realtime, CLK, nvm_read_tempo(nvm, self.file_bpm10),
                 config.clock_when_stopped, now_us or clockgen.monotonic_us, ticks_ms,
-                self.router.clock_hold, self.router.clock_release)
+                self.router.clock_hold, self.router.clock_release,
+                self._pause_inputs, self._resume_inputs)
+            # The inputs' entries while CLK's next clock is a moment away (made once: the
+            # swap allocates nothing), and room for the entries they stand in for.
+            self.idle_uart = [(_IDLE, None) for _ in uart_feeds]
+            self.idle_other = [(_IDLE, None, parser) for _, _, parser in other_feeds]
+            self.paused = [None] * (len(uart_feeds) + len(other_feeds))
             self.saved_bpm10 = self.clock.bpm10
         self.panel.clock = self.clock
         self.nvm = nvm
@@ -213,7 +219,8 @@ class App:
         high_sets = self.high_sets
         ticks_ms = self.ticks_ms
         read_uarts = self._read_uarts
-        clock = None if self.clock is None else self.clock.poll
+        gen = self.clock
+        clock = None if gen is None else gen.poll
         now = ticks_ms()
         got = 0
         while True:
@@ -280,7 +287,11 @@ class App:
             now = ticks_ms()
             if clock is not None:
                 clock(now)  # CLK (switchyard.clockgen): right after the ticks read, every pass
-            if ((now - self.last_ms) & _TICKS_MASK) >= _HOUSEKEEPING_MS:
+            # Housekeeping waits while CLK's outputs are held for its next clock (the last
+            # ~0.45 ms before it): its ~0.1 ms would delay that clock's look.
+            if ((now - self.last_ms) & _TICKS_MASK) >= _HOUSEKEEPING_MS and (
+                gen is None or gen.held < 0
+            ):
                 self.last_ms = now
                 self.housekeeping_runs = (self.housekeeping_runs + 1) & 0x3FFFFFFF
                 self._housekeeping(now)
@@ -376,6 +387,8 @@ class App:
 
     def next_wake_ms(self):
         """ticks_ms at which housekeeping next has timed work, or None (simulator use)."""
+        if self.clock is not None and self.clock.held >= 0:
+            return None  # it waits for CLK's clock, which the simulator times itself
         now = self.last_ms
         panel = self.panel
         wakes = []
@@ -424,6 +437,32 @@ class App:
         return best & _TICKS_MASK
 
     # ---- the monitor (switchyard.monitor): wiring only --------------------------------
+
+    def _pause_inputs(self):
+        """CLK's next clock is due within a pass's input work (switchyard.clockgen): the
+        loop's passes look at nothing but CLK and the outputs until it has gone, so the
+        clock does not wait for a message being parsed. The monitor's taps, if in, are
+        kept and put back (the monitor opens and closes only while CLK is not near)."""
+        uart_feeds = self.uart_feeds
+        other_feeds = self.other_feeds
+        saved = self.paused
+        n = len(uart_feeds)
+        for k in range(n):
+            saved[k] = uart_feeds[k]
+            uart_feeds[k] = self.idle_uart[k]
+        for k in range(len(other_feeds)):
+            saved[n + k] = other_feeds[k]
+            other_feeds[k] = self.idle_other[k]
+
+    def _resume_inputs(self):
+        uart_feeds = self.uart_feeds
+        other_feeds = self.other_feeds
+        saved = self.paused
+        n = len(uart_feeds)
+        for k in range(n):
+            uart_feeds[k] = saved[k]
+        for k in range(len(other_feeds)):
+            other_feeds[k] = saved[n + k]
 
     def attach_monitor(self, monitor):
         """Wire in the monitor; it records nothing until a host opens its channel."""
@@ -487,6 +526,19 @@ class App:
 
     def queued(self):
         return sum(out.queued() for out in self.router.outputs)
+
+
+class _Idle:
+    """An input as the loop sees it while CLK's next clock is a moment away: nothing has
+    come (its bytes wait in the UART's ring, or with the USB host, for the next pass)."""
+
+    in_waiting = 0
+
+    def readinto(self, buf):
+        return 0
+
+
+_IDLE = _Idle()
 
 
 class _NoPort:

@@ -53,11 +53,17 @@ _GATE_MS = const(3)
 # before the clock, and the look that holds, longer by its holds, is not the one that
 # sends it. Never more than _MAX_LEAD_US ahead: a held wire carries nothing.
 _WIRE_US = const(350)
-_MAX_LEAD_US = const(700)
+_MAX_LEAD_US = const(450)
 _MAX_GAP_US = const(1500)  # a longer gap between two reads is not the loop's
 # A clock due within this is sent now: the next look is further off (a look that reads
 # takes ~60 us at 200 MHz), so now is nearer its time.
 _EARLY_US = const(30)
+# Within this of a clock the loop reads no input (App._pause_inputs): a message's parse
+# and routing take ~0.2 ms on the Pico, and the clock would wait for them.
+_NEAR_US = const(250)
+# A read finding the clock further off than this shuts the gate until about this long
+# before it: a read costs ~46 us at 200 MHz, and every look with the gate open reads.
+_REGATE_US = const(1500)
 # Start goes this long before the clock it starts: on the wire ahead of it (a byte is
 # 320 us), so that clock leaves on time rather than behind the FA
 _START_LEAD_US = const(1000)  # read the fine clock from this long before a clock is due
@@ -82,13 +88,18 @@ class ClockGen:
     panel; bpm10 is the tempo in tenths of a BPM."""
 
     def __init__(self, realtime, source, bpm10, when_stopped, now_us, now_ms,
-                 hold=None, release=None):
+                 hold=None, release=None, pause=None, resume=None):
         self.realtime = realtime  # Router.realtime
         self.source = source  # router.CLK
         # Router.clock_hold / clock_release: the wire kept free for the next clock
         self.hold = hold
         self.release = release
         self.held = -1  # the mask of outputs held for the next clock; -1: none
+        # App._pause_inputs / _resume_inputs: the inputs left for a pass or two before a
+        # clock (_NEAR_US), so no message's parse stands between the clock and its look
+        self.pause = pause
+        self.resume = resume
+        self.paused = False
         self.read_at = 0  # fine time of the last read
         self.lead = _MAX_LEAD_US  # hold this long (us) before a clock is due
         self.now_us = now_us
@@ -150,12 +161,20 @@ class ClockGen:
                 self.lead = lead if lead < _MAX_LEAD_US else _MAX_LEAD_US
             if self.held < 0 and self.hold is not None and ahead <= self.lead:
                 self.held = self.hold(self.source)
+            if ahead <= _NEAR_US and not self.paused and self.pause is not None:
+                self.paused = True
+                self.pause()
+            elif ahead > _REGATE_US:  # far yet: read again ~1.5 ms before it, not every look
+                self.gate_ms = (now_ms + (ahead - _REGATE_US) // 1000) & _MS_MASK
             return
         self.read_at = now
         self.realtime(self.source, _CLOCK)
         if self.held >= 0:
             self.release(self.held)
             self.held = -1
+        if self.paused:
+            self.paused = False
+            self.resume()
         self.sent = (self.sent + 1) & 0x3FFFFFFF
         self.last = due
         self._advance()
@@ -166,10 +185,14 @@ class ClockGen:
             self.gate_ms = (now_ms + ahead // 1000 - _GATE_MS) & _MS_MASK
 
     def unhold(self):
-        """The next clock moved or will not come: the held outputs start bytes again."""
+        """The next clock moved or will not come: the held outputs start bytes again, the
+        inputs are read again."""
         if self.held >= 0:
             self.release(self.held)
             self.held = -1
+        if self.paused:
+            self.paused = False
+            self.resume()
 
     def _advance(self):
         k = self.k + 1
