@@ -63,7 +63,7 @@ _EARLY_US = const(30)
 _NEAR_US = const(250)
 # A read finding the clock further off than this shuts the gate until about this long
 # before it: a read costs ~46 us at 200 MHz, and every look with the gate open reads.
-_REGATE_US = const(1500)
+_REGATE_US = const(2500)
 # Start goes this long before the clock it starts: on the wire ahead of it (a byte is
 # 320 us), so that clock leaves on time rather than behind the FA
 _START_LEAD_US = const(1000)  # read the fine clock from this long before a clock is due
@@ -164,7 +164,7 @@ class ClockGen:
             if ahead <= _NEAR_US and not self.paused and self.pause is not None:
                 self.paused = True
                 self.pause()
-            elif ahead > _REGATE_US:  # far yet: read again ~1.5 ms before it, not every look
+            elif ahead > _REGATE_US:  # far yet: read again ~2.5 ms before it, not every look
                 self.gate_ms = (now_ms + (ahead - _REGATE_US) // 1000) & _MS_MASK
             return
         self.read_at = now
