@@ -5,8 +5,8 @@ read + write_fuel * writes to an output + out_byte_fuel * bytes written + realti
 realtime bytes put in a PIO transmitter's Y (one `set y` each) + busy_output_fuel *
 outputs serviced + housekeeping_fuel (on the passes that update the buttons and LEDs) +
 poll_fuel * looks at a UART inside the pass (past the one at its top, which pass_fuel has)
-+ with CLK, clock_look_fuel * its looks (one a write and one a pass) + clock_read_fuel * the
-reads of its microsecond counter
++ with CLK, clock_look_fuel a pass (its call at the end) + clock_gate_fuel a write (its gate
+looked at between writes) + clock_read_fuel * the reads of its microsecond counter
 + while a host has the monitor open, its records, its hand-overs to usb_cdc and what it adds
 to each read, DIN write and realtime byte,
 with SysEx data bytes at their own (lower) rates in and out, and  time = fuel * ns_per_fuel.
@@ -68,6 +68,7 @@ class CostModel:
         monitor_single_fuel: float = 0.0,
         clock_look_fuel: float = 0.0,
         clock_read_fuel: float = 0.0,
+        clock_gate_fuel: float = 0.0,
     ):
         self.ns_per_fuel = ns_per_fuel
         self.ns_per_fuel_clk_hz = ns_per_fuel_clk_hz
@@ -100,11 +101,13 @@ class CostModel:
         self.monitor_pass_fuel = monitor_pass_fuel
         self.monitor_single_fuel = monitor_single_fuel
         self.monitor_pump_fuel = monitor_pump_fuel
-        # CLK (switchyard.clockgen; tools/bench.py measure_clock): the loop's look at it,
-        # after each write and at the end of each pass, with its gate shut; and what a
-        # look costs more when it reads the microsecond counter (switchyard.usclock).
+        # CLK (switchyard.clockgen; tools/bench.py measure_clock): the loop's look at it
+        # at the end of each pass (a call), with its gate shut; its look at the gate
+        # before a pass's writes and after each write (inline); and what a look costs more
+        # when it reads the microsecond counter (switchyard.usclock).
         self.clock_look_fuel = clock_look_fuel
         self.clock_read_fuel = clock_read_fuel
+        self.clock_gate_fuel = clock_gate_fuel
         self.source = source
 
     @classmethod
@@ -134,6 +137,7 @@ class CostModel:
             data.get("monitor_single_fuel", 0.0),
             data.get("clock_look_fuel", 0.0),
             data.get("clock_read_fuel", 0.0),
+            data.get("clock_gate_fuel", 0.0),
         )
 
     @classmethod
@@ -168,6 +172,7 @@ class CostModel:
         polls: int = 0,
         clock_looks: int = 0,
         clock_reads: int = 0,
+        clock_gates: int = 0,
         monitor_records: int = 0,
         monitor_pumps: int = 0,
         monitor_singles: int = 0,
@@ -182,8 +187,9 @@ class CostModel:
         the reads that gave bytes and the writes to outputs; realtime the bytes among
         bytes_out put in a PIO transmitter's Y (they cost realtime_fuel each instead of a
         write and out_byte_fuel); polls the extra looks at a UART's in_waiting inside the
-        pass, past the one at its top; clock_looks the loop's looks at CLK, clock_reads
-        those that read its microsecond counter."""
+        pass, past the one at its top; clock_looks the loop's calls of CLK at the end of
+        a pass, clock_gates its looks at CLK's gate between writes, clock_reads the looks
+        that read its microsecond counter."""
         return (
             self.read_fuel * reads
             + self.write_fuel * writes
@@ -197,6 +203,7 @@ class CostModel:
             + self.poll_fuel * polls
             + self.clock_look_fuel * clock_looks
             + self.clock_read_fuel * clock_reads
+            + self.clock_gate_fuel * clock_gates
             + self.monitor_record_fuel * monitor_records
             + self.monitor_single_fuel * monitor_singles
             + self.monitor_pump_fuel * monitor_pumps
@@ -234,6 +241,7 @@ class CostModel:
             "monitor_single_fuel": self.monitor_single_fuel,
             "clock_look_fuel": self.clock_look_fuel,
             "clock_read_fuel": self.clock_read_fuel,
+            "clock_gate_fuel": self.clock_gate_fuel,
             "source": self.source,
         }
 

@@ -429,7 +429,7 @@ class _PassMeter:
         self.out_bytes = 0
         self.sysex_out = 0
         self.realtime = 0
-        self.clk = clk  # the loop looks at CLK after each write and at the end of the pass
+        self.clk = clk  # the loop looks at CLK's gate after each write, calls it at the end
         self.clock_reads = 0
 
     def work(self, kind: str, data: bytes, port: object) -> None:
@@ -466,8 +466,9 @@ class _PassMeter:
             self.bytes_in, self.out_bytes + self.realtime, busy_outputs, housekeeping,
             self.sysex_in, min(self.sysex_out, self.out_bytes), self.reads, self.writes,
             self.realtime, self.polls,
-            (self.writes + (1 if end else 0)) if self.clk else 0,
+            (1 if end else 0) if self.clk else 0,
             self.clock_reads,
+            self.writes if self.clk else 0,
         )
         if self.mon_start is None:
             return counts

@@ -254,8 +254,10 @@ class App:
                     out.busy = True
                 busy |= touched
             if busy:
-                if clock:
-                    clock(now)  # CLK due meanwhile: not after the writes
+                # CLK due meanwhile: not after the writes. Its gate is looked at here, not
+                # in a call: shut (all but the last ~3 ms before a clock), this is all.
+                if clock and ((now - gen.gate_ms) & _TICKS_MASK) < _TICKS_HALF:
+                    clock(now)
                 # A write takes a while: a clock byte that came meanwhile goes out after it,
                 # not after the other outputs' writes and the housekeeping. Only in light
                 # traffic: under load, reading between writes would split the input into
@@ -267,7 +269,7 @@ class App:
                     if wrote:
                         if got < 2:
                             got += read_uarts(rx)
-                        if clock:  # (a bound method, or None without CLK)
+                        if clock and ((now - gen.gate_ms) & _TICKS_MASK) < _TICKS_HALF:
                             clock(now)  # CLK due meanwhile: not after the other writes
                 if busy >> _LOW_OUTPUTS:
                     for out in high_sets[busy >> _LOW_OUTPUTS]:
@@ -277,8 +279,8 @@ class App:
                         if wrote:
                             if got < 2:
                                 got += read_uarts(rx)
-                            if clock:
-                                clock(now)  # CLK due meanwhile: not after the other writes
+                            if clock and ((now - gen.gate_ms) & _TICKS_MASK) < _TICKS_HALF:
+                                clock(now)  # CLK due meanwhile: not after the others
                 self.busy = busy
             if got:
                 self.bytes_in = (self.bytes_in + got) & 0x3FFFFFFF
@@ -439,9 +441,9 @@ class App:
     # ---- the monitor (switchyard.monitor): wiring only --------------------------------
 
     def _pause_inputs(self):
-        """CLK's next clock is due within a pass's input work (switchyard.clockgen): the
-        loop's passes look at nothing but CLK and the outputs until it has gone, so the
-        clock does not wait for a message being parsed. The monitor's taps, if in, are
+        """CLK holds its outputs for its next clock (switchyard.clockgen): the loop's
+        passes look at nothing but CLK and the outputs until it has gone, so the clock
+        does not wait for a message being parsed. The monitor's taps, if in, are
         kept and put back (the monitor opens and closes only while CLK is not near)."""
         uart_feeds = self.uart_feeds
         other_feeds = self.other_feeds

@@ -19,11 +19,11 @@ no new byte starts, the one on the wire ends); the clock ends the hold where it 
 release() ends it where it did not (a divided route skipped it, a SysEx held it back).
 A stop or a new tempo releases at once. The hold starts at most _MAX_LEAD_US ahead, and
 a clock due within _EARLY_US goes at once (the next look would be later than that).
-Within _NEAR_US of a clock the loop reads no input (App._pause_inputs): a message's parse
-and routing is one call of ~0.2 ms on the Pico, which the clock would wait for; the bytes
-wait in the UART's ring for the next pass. The price: a note on an output CLK goes to
-may wait for the hold and the clock (studio with CLK: latency p99 1.7 ms, against 1.3 ms
-without the hold).
+While the outputs are held the loop reads no input either (App._pause_inputs): a
+message's parse and routing is one call of ~0.2 ms on the Pico, which the clock would wait
+for; the bytes wait in the UART's ring (or with the USB host) until the clock has gone.
+The price: a note on an output CLK goes to may wait for the hold and the clock (studio
+with CLK: latency p99 1.7 ms, against 1.3 ms without the hold).
 
 The time source: switchyard.usclock, a PIO state machine counting microseconds, read by
 two C calls into a preallocated array (no allocation, 1 us steps, in every CircuitPython
@@ -63,9 +63,6 @@ _MAX_GAP_US = const(1500)  # a longer gap between two reads is not the loop's
 # A clock due within this is sent now: the next look is further off (a look that reads
 # takes ~60 us at 200 MHz), so now is nearer its time.
 _EARLY_US = const(30)
-# Within this of a clock the loop reads no input (App._pause_inputs): a message's parse
-# and routing take ~0.2 ms on the Pico, and the clock would wait for them.
-_NEAR_US = const(250)
 # A read finding the clock further off than this shuts the gate until about this long
 # before it: a read costs ~46 us at 200 MHz, and every look with the gate open reads.
 _REGATE_US = const(2500)
@@ -100,8 +97,8 @@ class ClockGen:
         self.hold = hold
         self.release = release
         self.held = -1  # the mask of outputs held for the next clock; -1: none
-        # App._pause_inputs / _resume_inputs: the inputs left for a pass or two before a
-        # clock (_NEAR_US), so no message's parse stands between the clock and its look
+        # App._pause_inputs / _resume_inputs: the inputs left alone while the outputs are
+        # held, so no message's parse stands between the clock and its look
         self.pause = pause
         self.resume = resume
         self.paused = False
@@ -158,21 +155,21 @@ class ClockGen:
             self.running = True
             self.realtime(self.source, _START)
         ahead = (due - now) & _US_MASK
-        if ahead < _US_HALF and ahead > _EARLY_US:  # not yet: look again at the next look
-            gap = (now - self.read_at) & _US_MASK
-            self.read_at = now
+        gap = (now - self.read_at) & _US_MASK
+        self.read_at = now
+        # not yet: look again at the next look
+        if ahead < _US_HALF and ahead > _EARLY_US:
             if gap < _MAX_GAP_US:
                 lead = _WIRE_US + gap + (gap >> 1)
                 self.lead = lead if lead < _MAX_LEAD_US else _MAX_LEAD_US
             if self.held < 0 and self.hold is not None and ahead <= self.lead:
                 self.held = self.hold(self.source)
-            if ahead <= _NEAR_US and not self.paused and self.pause is not None:
+            if ahead <= self.lead and not self.paused and self.pause is not None:
                 self.paused = True
                 self.pause()
             elif ahead > _REGATE_US:  # far yet: read again ~2.5 ms before it, not every look
                 self.gate_ms = (now_ms + (ahead - _REGATE_US) // 1000) & _MS_MASK
             return
-        self.read_at = now
         self.realtime(self.source, _CLOCK)
         if self.held >= 0:
             self.release(self.held)
