@@ -23,7 +23,7 @@ While the outputs are held the loop reads no input either (App._pause_inputs): a
 message's parse and routing is one call of ~0.2 ms on the Pico, which the clock would wait
 for; the bytes wait in the UART's ring (or with the USB host) until the clock has gone.
 The price: a note on an output CLK goes to may wait for the hold and the clock (studio
-with CLK: latency p99 1.7 ms, against 1.3 ms without the hold).
+with CLK: latency p99 1.8 ms, against 1.35 ms without the hold).
 
 The time source: switchyard.usclock, a PIO state machine counting microseconds, read by
 two C calls into a preallocated array (no allocation, 1 us steps, in every CircuitPython
