@@ -316,17 +316,17 @@ def test_a_stop_or_a_new_tempo_while_held_releases_the_outputs(change):
     assert h.gen.running
     while h.gen.held < 0:  # up to the next hold
         h.run(h.t + 1)
-    assert h.events[-1][1] == "hold"
+    assert [e[1] for e in h.events[-2:]] == ["hold", "pause"]  # the inputs wait too
     n = len(h.events)
     if change == "stop":
         h.gen.start_stop(h.t // 1000)
         h.run(h.t + 1)  # the next pass sends FC, releases, and holds again for the clock
         # that still comes (clock_when_stopped)
-        assert [e[1:] for e in h.events[n:] if e[1] != "pause"] == [
-            ("byte", 0xFC), ("release", 0b1010), ("hold", 7)]
+        assert [e[1:] for e in h.events[n:]] == [
+            ("byte", 0xFC), ("release", 0b1010), ("resume", 0), ("hold", 7), ("pause", 0)]
     else:
         h.gen.set_tempo(900, h.t // 1000)
-        assert [e[1:] for e in h.events[n:]] == [("release", 0b1010)]
+        assert [e[1:] for e in h.events[n:]] == [("release", 0b1010), ("resume", 0)]
         assert h.gen.held < 0 and not h.gen.paused
     n = len(h.events)
     h.run(h.t + 60_000)  # and the clocks after it are held and released as ever
