@@ -174,7 +174,8 @@ class App:
             # swap allocates nothing), and room for the entries they stand in for.
             self.idle_uart = [(_IDLE, None) for _ in uart_feeds]
             self.idle_other = [(_IDLE, None, parser) for _, _, parser in other_feeds]
-            self.paused = [None] * (len(uart_feeds) + len(other_feeds))
+            self.paused_uart = [None] * len(uart_feeds)
+            self.paused_other = [None] * len(other_feeds)
             self.saved_bpm10 = self.clock.bpm10
         self.panel.clock = self.clock
         self.nvm = nvm
@@ -445,26 +446,12 @@ class App:
         passes look at nothing but CLK and the outputs until it has gone, so the clock
         does not wait for a message being parsed. The monitor's taps, if in, are
         kept and put back (the monitor opens and closes only while CLK is not near)."""
-        uart_feeds = self.uart_feeds
-        other_feeds = self.other_feeds
-        saved = self.paused
-        n = len(uart_feeds)
-        for k in range(n):
-            saved[k] = uart_feeds[k]
-            uart_feeds[k] = self.idle_uart[k]
-        for k in range(len(other_feeds)):
-            saved[n + k] = other_feeds[k]
-            other_feeds[k] = self.idle_other[k]
+        _swap(self.uart_feeds, self.idle_uart, self.paused_uart)
+        _swap(self.other_feeds, self.idle_other, self.paused_other)
 
     def _resume_inputs(self):
-        uart_feeds = self.uart_feeds
-        other_feeds = self.other_feeds
-        saved = self.paused
-        n = len(uart_feeds)
-        for k in range(n):
-            uart_feeds[k] = saved[k]
-        for k in range(len(other_feeds)):
-            other_feeds[k] = saved[n + k]
+        _swap(self.uart_feeds, self.paused_uart, None)
+        _swap(self.other_feeds, self.paused_other, None)
 
     def attach_monitor(self, monitor):
         """Wire in the monitor; it records nothing until a host opens its channel."""
@@ -528,6 +515,15 @@ class App:
 
     def queued(self):
         return sum(out.queued() for out in self.router.outputs)
+
+
+def _swap(entries, new, saved):
+    """Put new[k] in entries[k] for each k, the old one in saved[k] if saved is given (list
+    items only: nothing is allocated)."""
+    for k in range(len(entries)):
+        if saved is not None:
+            saved[k] = entries[k]
+        entries[k] = new[k]
 
 
 class _Idle:

@@ -171,12 +171,7 @@ class ClockGen:
                 self.gate_ms = (now_ms + (ahead - _REGATE_US) // 1000) & _MS_MASK
             return
         self.realtime(self.source, _CLOCK)
-        if self.held >= 0:
-            self.release(self.held)
-            self.held = -1
-        if self.paused:
-            self.paused = False
-            self.resume()
+        self.unhold()  # where the clock did not go, and the inputs
         self.sent = (self.sent + 1) & 0x3FFFFFFF
         self.last = due
         self._advance()
