@@ -632,7 +632,7 @@ def studio_report(result: dict, devices: dict[str, str]) -> dict:
     from sim import analysis
 
     report: dict = {"outputs": {}}
-    box_all, first_all, jitter_all = [], [], []
+    box_all, first_all, jitter_all, added_all = [], [], [], []
     ins = result["ins"]
     for port in sorted(result["outs"]):
         log = result["outs"][port]
@@ -640,6 +640,7 @@ def studio_report(result: dict, devices: dict[str, str]) -> dict:
         jitter = analysis.clock_jitter(ins["A"], log) if analysis.clock_times(log) else []
         box_all += box
         first_all += first
+        added_all += analysis.added_delays(ins, log)
         jitter_all += jitter
         counts = analysis.counts(log)
         report["outputs"][port] = {
@@ -653,6 +654,7 @@ def studio_report(result: dict, devices: dict[str, str]) -> dict:
     report["latency_us"] = analysis.summary_stats(box_all)
     report["latency_first_byte_us"] = analysis.summary_stats(first_all)
     report["clock_jitter_us"] = analysis.summary_stats(jitter_all)
+    report["added_delay_us"] = analysis.summary_stats(added_all)
     return report
 
 
@@ -672,6 +674,7 @@ def print_studio(report: dict, sim_report: dict | None) -> None:
     for label, key in (
         ("latency (last byte in -> first byte out)", "latency_us"),
         ("latency (first byte in -> first byte out)", "latency_first_byte_us"),
+        ("added delay (last byte in -> last byte out)", "added_delay_us"),
         ("clock jitter on the outputs", "clock_jitter_us"),
     ):
         st = report[key]
