@@ -162,11 +162,12 @@ class ClockGen:
             if gap < _MAX_GAP_US:
                 lead = _WIRE_US + gap + (gap >> 1)
                 self.lead = lead if lead < _MAX_LEAD_US else _MAX_LEAD_US
-            if self.held < 0 and self.hold is not None and ahead <= self.lead:
-                self.held = self.hold(self.source)
-            if ahead <= self.lead and not self.paused and self.pause is not None:
-                self.paused = True
-                self.pause()
+            if ahead <= self.lead:  # the wire held and the inputs left, once a clock
+                if self.held < 0 and self.hold is not None:
+                    self.held = self.hold(self.source)
+                if not self.paused and self.pause is not None:
+                    self.paused = True
+                    self.pause()
             elif ahead > _REGATE_US:  # far yet: read again ~2.5 ms before it, not every look
                 self.gate_ms = (now_ms + (ahead - _REGATE_US) // 1000) & _MS_MASK
             return
