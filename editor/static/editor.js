@@ -537,6 +537,14 @@ function numberOrText(text) {
   return /^-?\d+$/.test(t) ? Number(t) : t;
 }
 
+// A number field's text into obj[key]; empty, or the field's default, takes the key out.
+function setNumberKey(obj, key, text, dflt) {
+  const value = numberOrText(text);
+  if (value === "" || value === dflt) delete obj[key];
+  else obj[key] = value;
+  edited();
+}
+
 function numberInput(value, label, onchange, attrs = {}) {
   return el("input", Object.assign({
     class: "number", value: value === undefined ? "" : String(value), "aria-label": label,
@@ -566,12 +574,8 @@ function keysField(route, base) {
 
 function transposeField(route, base) {
   return field("Transpose", base + ".transpose",
-    numberInput(route.transpose, "Transpose", (text) => {
-      const value = numberOrText(text);
-      if (value === 0 || value === "") delete route.transpose;
-      else route.transpose = value;
-      edited();
-    }, { placeholder: "0", size: 4 }),
+    numberInput(route.transpose, "Transpose",
+      (text) => setNumberKey(route, "transpose", text, 0), { placeholder: "0", size: 4 }),
     " semitones",
     el("p", { class: "hint", text: "-48..48 (12 is an octave up). A note pushed past 0..127 is not sent." }));
 }
@@ -605,12 +609,8 @@ function clockDivideField(route, base) {
   if (!carries && route.clock_divide === undefined) return null;
   return field("Clock", base + ".clock_divide",
     "every ",
-    numberInput(route.clock_divide, "Clock divide", (text) => {
-      const value = numberOrText(text);
-      if (value === 1 || value === "") delete route.clock_divide;
-      else route.clock_divide = value;
-      edited();
-    }, { placeholder: "1", size: 3 }),
+    numberInput(route.clock_divide, "Clock divide",
+      (text) => setNumberKey(route, "clock_divide", text, 1), { placeholder: "1", size: 3 }),
     " th clock",
     el("p", { class: "hint", text: "1..96: 2 gives the 1st, 3rd, 5th... clock from Start (half time); 1 every clock." }));
 }
@@ -654,12 +654,7 @@ function renderSends() {
 
 function sendRow(preset, entry, base, i) {
   const to = Array.isArray(entry.to) ? entry.to : [];
-  const setNumber = (key, text) => {
-    const value = numberOrText(text);
-    if (value === "") delete entry[key];
-    else entry[key] = value;
-    edited();
-  };
+  const setNumber = (key, text) => setNumberKey(entry, key, text);
   const bank = Array.isArray(entry.bank) ? entry.bank : null;
   const ccs = Array.isArray(entry.cc) ? entry.cc : [];
   return el("div", { class: "send", "data-path": base, "data-testid": "send" },
