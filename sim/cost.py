@@ -8,7 +8,7 @@ poll_fuel * looks at a UART inside the pass (past the one at its top, which pass
 + with CLK, clock_look_fuel a pass (its call at the end) + clock_gate_fuel a write (its gate
 looked at between writes) + clock_read_fuel * the reads of its microsecond counter
 + while a host has the monitor open, its records, its hand-overs to usb_cdc and what it adds
-to each read, DIN write and realtime byte,
+to each read (more for a read of more than one byte: its copy), DIN write and realtime byte,
 with SysEx data bytes at their own (lower) rates in and out, and  time = fuel * ns_per_fuel.
 ns_per_fuel holds at the system clock ns_per_fuel_clk_hz (the RP2040's 125 MHz default);
 the runner takes it to the clock the firmware runs the chip at (at_clock: the interpreter's
@@ -66,6 +66,7 @@ class CostModel:
         monitor_realtime_fuel: float = 0.0,
         monitor_pass_fuel: float = 0.0,
         monitor_single_fuel: float = 0.0,
+        monitor_read_copy_fuel: float = 0.0,
         clock_look_fuel: float = 0.0,
         clock_read_fuel: float = 0.0,
         clock_gate_fuel: float = 0.0,
@@ -100,6 +101,7 @@ class CostModel:
         self.monitor_realtime_fuel = monitor_realtime_fuel
         self.monitor_pass_fuel = monitor_pass_fuel
         self.monitor_single_fuel = monitor_single_fuel
+        self.monitor_read_copy_fuel = monitor_read_copy_fuel
         self.monitor_pump_fuel = monitor_pump_fuel
         # CLK (switchyard.clockgen; tools/bench.py measure_clock): the loop's look at it
         # at the end of each pass (a call), with its gate shut; its look at the gate
@@ -135,6 +137,7 @@ class CostModel:
             data.get("monitor_realtime_fuel", 0.0),
             data.get("monitor_pass_fuel", 0.0),
             data.get("monitor_single_fuel", 0.0),
+            data.get("monitor_read_copy_fuel", 0.0),
             data.get("clock_look_fuel", 0.0),
             data.get("clock_read_fuel", 0.0),
             data.get("clock_gate_fuel", 0.0),
@@ -180,6 +183,7 @@ class CostModel:
         monitor_writes: int = 0,
         monitor_realtime: int = 0,
         monitor_passes: int = 0,
+        monitor_copies: int = 0,
     ) -> float:
         """The fuel of a pass's work, without the loop's fixed pass_fuel (the runner also
         uses it part-way through a pass, to place an output write at its time).
@@ -211,6 +215,7 @@ class CostModel:
             + self.monitor_write_fuel * monitor_writes
             + self.monitor_realtime_fuel * monitor_realtime
             + self.monitor_pass_fuel * monitor_passes
+            + self.monitor_read_copy_fuel * monitor_copies
         )
 
     def us(self, fuel: float) -> int:
@@ -239,6 +244,7 @@ class CostModel:
             "monitor_realtime_fuel": self.monitor_realtime_fuel,
             "monitor_pass_fuel": self.monitor_pass_fuel,
             "monitor_single_fuel": self.monitor_single_fuel,
+            "monitor_read_copy_fuel": self.monitor_read_copy_fuel,
             "clock_look_fuel": self.clock_look_fuel,
             "clock_read_fuel": self.clock_read_fuel,
             "clock_gate_fuel": self.clock_gate_fuel,

@@ -421,6 +421,7 @@ class _PassMeter:
         self.free_polls = uarts
         self.in_sysex = in_sysex
         self.reads = 0
+        self.copies = 0
         self.bytes_in = 0
         self.sysex_in = 0
         self.polls = 0
@@ -435,6 +436,7 @@ class _PassMeter:
     def work(self, kind: str, data: bytes, port: object) -> None:
         if kind == "read":
             self.reads += 1
+            self.copies += len(data) > 1  # a monitor tap copies more than one byte
             self.bytes_in += len(data)
             self.sysex_in += self._sysex_bytes(port, data, False)
             return  # charged with whatever comes next
@@ -482,6 +484,7 @@ class _PassMeter:
             self.reads if taps else 0, self.writes - self.usb_writes if taps else 0,
             self.realtime if taps else 0,
             1 if taps and end and self.reads else 0,  # the look at the taps after the writes
+            self.copies if taps else 0,
         )
 
     def _sysex_bytes(self, port: object, data: bytes, closing: bool) -> int:

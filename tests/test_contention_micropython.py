@@ -103,7 +103,7 @@ def cpython_wire(a: bytes, b: bytes, rates: tuple) -> tuple[bytes, bytes, list]:
     exec(ENGINE_SETUP + SLOW_PORTS, ns)
     app, feeds, din, usb = ns["contention"](CONFIG, a, b, *rates, LOG_SIZE)
     ns["drain"](app, feeds)
-    counters = [(out.drops, out.coalesced, out.lost) for out in app.router.outputs]
+    counters = [(out.drops(), out.coalesced(), out.lost()) for out in app.router.outputs]
     return bytes(din.log[:din.pos]), bytes(usb.log[:usb.pos]), counters
 
 
@@ -148,5 +148,5 @@ def guest_run(guest, a: bytes, b: bytes, rates: tuple) -> list:
               % ((CONFIG, a, b) + rates + (LOG_SIZE,)))
     guest.run_locked("drain(app, feeds)")  # raises GuestError on MemoryError
     out, _ = guest.run("print([list(din.log[:din.pos]), list(usb.log[:usb.pos]), "
-                       "[(o.drops, o.coalesced, o.lost) for o in app.router.outputs]])")
+                       "[(o.drops(), o.coalesced(), o.lost()) for o in app.router.outputs]])")
     return ast.literal_eval(out.strip())

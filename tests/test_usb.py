@@ -94,9 +94,9 @@ def test_a_slow_host_drops_whole_messages_counted_and_din_is_unaffected(usb_pres
     usb_out = slow.app.router.outputs[-1]
     assert usb_out.name == "USB"
     lost = len(sent) - len(got)
-    assert usb_out.drops + usb_out.coalesced == lost  # every message given up counted
-    assert usb_out.coalesced > 0 and usb_out.lost == 0
-    assert slow.summary()["drops"] == usb_out.drops
+    assert usb_out.drops() + usb_out.coalesced() == lost  # every message given up counted
+    assert usb_out.coalesced() > 0 and usb_out.lost() == 0
+    assert slow.summary()["drops"] == usb_out.drops()
     # every packet the host got is a whole message
     assert [p[1:1 + len(m)] for (_, p), m in zip(slow.chip.usb.packets, got, strict=True)] == [
         bytes(m) for m in got]

@@ -56,6 +56,9 @@ from mprun import MicroPython  # noqa: E402
 NO_OUTPUTS = json.dumps(
     {"version": 1, "presets": [{"name": "none", "routes": [{"from": "B", "to": ["1"]}]}]}
 )
+ONE_OUTPUT = json.dumps(
+    {"version": 1, "presets": [{"name": "one", "routes": [{"from": "A", "to": ["1"]}]}]}
+)
 FOUR_OUTPUTS = json.dumps(
     {"version": 1, "presets": [{"name": "four", "routes": [
         {"from": "A", "to": ["1", "2", "3", "4"]}]}]}
@@ -278,15 +281,20 @@ _tap = InputTap(_m2, 0x40, _noop)
 _feed = _tap.feed
 _m2.taps = (_tap, InputTap(_m2, 0x41, _noop), InputTap(_m2, 0x42, _noop))
 
-class _Out:  # the fields Monitor.later sets on an output
+class _Out:  # the fields a DIN pacer's note sets on an output
     def __init__(self, index):
         self.mon_n = 0
         self.mon_tag = 0x50 + index
         self.mon_buf = _b
-        self.mon_t = 0
 
 _os = [_Out(k) for k in range(7)]
 _m2.outputs = tuple(_os)
+
+# A DIN write with and without its note: one output's ring given a note-on (the router's
+# own path), then its pacer resumed once; _one's `mon` set or None.
+_one = engine(%r, [('A', FeedIn(bytearray(1), 1))])
+_pio = _one.router.outputs[0]
+_msg = _one.router.message
 """
 
 
@@ -294,8 +302,9 @@ def measure_monitor(lib: Path, data: bytes) -> dict:
     """The monitor's cost under MicroPython: the engine's fuel per input byte with the
     channel open and read (every input and output recorded, handed over each pass), its
     steady state under heap_lock, and the cost model's terms: a record (the larger of a
-    1- and a 16-byte one), a hand-over, and what the monitor adds to a read and to a
-    DIN write. Closed, the engine pays only the `mon` flag of each write: that is in
+    1- and a 16-byte one), a hand-over, what the monitor adds to a read of one byte (and
+    what a longer read pays more for its copy) and to a DIN write (its pacer's note).
+    Closed, the engine pays only the `mon` flag of each write: that is in
     engine_fuel_per_byte itself (measured with a closed monitor's flags in place)."""
     with MicroPython(lib=lib) as mp:
         _setup_engine(mp, FOUR_OUTPUTS, data, 16)
@@ -318,18 +327,26 @@ def measure_monitor(lib: Path, data: bytes) -> dict:
         pump = _per_call(mp, "_m, _b", "_m.pump()", "_m.fill = 0\n_m.record(0x40, _b, 27)")
         pump_empty = _per_call(mp, "_m", "_m.pump()", "_m.fill = 0")
         # What a read pays for its tap (InputTap.feed around a feed that does nothing, less
-        # that feed alone); the batch after a pass's writes (Monitor.after_pass) with one
-        # input's bytes kept, and each record more in it (three outputs more); what a DIN
-        # write pays to leave its record waiting (Monitor.later); a realtime byte's mark.
-        mp.run(_MONITOR_TERMS)
+        # that feed alone; one byte, and three); the batch after a pass's writes
+        # (Monitor.after_pass) with one input's bytes kept, and each record more in it
+        # (three outputs more); what a DIN write pays to leave its record waiting (a PIO
+        # pacer's write with the monitor set, less the same write without); a realtime
+        # byte's mark.
+        mp.run(_MONITOR_TERMS % ONE_OUTPUT)
         noop = _per_call(mp, "_noop, _b", "_noop(_b, 3)")
-        tap = _per_call(mp, "_feed, _tap, _b", "_feed(_b, 3)", "_tap.n = 0")
+        tap = _per_call(mp, "_feed, _tap, _b", "_feed(_b, 1)", "_tap.n = 0")
+        tap3 = _per_call(mp, "_feed, _tap, _b", "_feed(_b, 3)", "_tap.n = 0")
         one_in = "_m2.fill = 0\n_tap.n = 3"
         four = one_in + "\n_m2.waiting = True\n_os[0].mon_n = _os[1].mon_n = _os[2].mon_n = 3"
         batch_one = _per_call(mp, "_m2, _tap, _os", "_m2.after_pass()", one_in)
         batch_four = _per_call(mp, "_m2, _tap, _os", "_m2.after_pass()", four)
         batched = (batch_four - batch_one) / 3
-        later = _per_call(mp, "_m2, _os, _b", "_m2.later(_os[0], _b, 3)", "_os[0].mon_n = 0")
+        write = "_msg(0, 0x90, 60, 100)\n_pio.pump(None)"
+        plain = _per_call(mp, "_msg, _pio", write)
+        mp.run("_pio.mon = _m2")
+        noted = _per_call(mp, "_msg, _pio", write + "\n_pio.mon_n = 0")
+        reset = _per_call(mp, "_pio", "_pio.mon_n = 0")
+        later = noted - reset - plain
         # a clock put straight into six PIO transmitters in one pass, a sixth of it
         realtime = _per_call(mp, "_m2", "\n".join("_m2.realtime(%d, 0xF8)" % (1 << k)
                                                    for k in range(6)),
@@ -343,6 +360,7 @@ def measure_monitor(lib: Path, data: bytes) -> dict:
         "monitor_pump_fuel": round(pump, 1),
         "monitor_pump_empty_fuel": round(pump_empty, 1),
         "monitor_read_fuel": round(tap - noop, 1),
+        "monitor_read_copy_fuel": round(tap3 - tap, 1),
         "monitor_pass_fuel": round(batch_one - batched, 1),
         "monitor_write_fuel": round(later, 1),
         "monitor_realtime_fuel": round(realtime, 1),
@@ -1002,6 +1020,7 @@ def main(argv: list[str] | None = None) -> int:
     cost.monitor_record_fuel = results["monitor_record_fuel"]
     cost.monitor_pump_fuel = results["monitor_pump_fuel"]
     cost.monitor_read_fuel = results["monitor_read_fuel"]
+    cost.monitor_read_copy_fuel = results["monitor_read_copy_fuel"]
     cost.monitor_write_fuel = results["monitor_write_fuel"]
     cost.monitor_realtime_fuel = results["monitor_realtime_fuel"]
     cost.monitor_pass_fuel = results["monitor_pass_fuel"]

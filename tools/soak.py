@@ -322,7 +322,7 @@ after = gc.mem_alloc()
 # loops, not app.drops(): a generator expression traps this one-shot interpreter here
 drops = 0
 for out in app.router.outputs:
-    drops += out.drops + out.rt_drops
+    drops += out.drops() + out.rt_drops
 errors = 0
 for parser in app.parsers:
     errors += parser.errors()

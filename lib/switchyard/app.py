@@ -491,11 +491,11 @@ class App:
         return sum(p.errors() for p in self.parsers)
 
     def drops(self):
-        return sum(out.drops + out.rt_drops for out in self.router.outputs)
+        return sum(out.drops() + out.rt_drops for out in self.router.outputs)
 
     def given_up(self):
         """Per output: (name, messages given up, of them SysEx, values coalesced)."""
-        return [(out.name, out.drops + out.rt_drops, out.sysex_drops, out.coalesced)
+        return [(out.name, out.drops() + out.rt_drops, out.sysex_drops, out.coalesced())
                 for out in self.router.outputs]
 
     def _report_given_up(self):

@@ -197,11 +197,10 @@ class Output:
         self.mon = None
         self.mon_tag = 0
         self.mon_bit = 0  # 1 << the output's index: its bit in the monitor's realtime records
-        # A DIN write's record waits here until the pass's writes are done (monitor.later):
-        # off the path of the other outputs' writes in the same pass.
+        # A DIN write's record waits here until the pass's writes are done (the pacer notes
+        # it, Monitor.after_pass makes it): off the path of the other outputs' writes.
         self.mon_buf = None  # type: Any
         self.mon_n = 0
-        self.mon_t = 0
 
     def set_bit(self, bit):
         self.bit = bit
@@ -213,15 +212,15 @@ class Output:
             self.lanes[source] = bytearray(size)
             self.lane_mask[source] = size - 1
 
-    @property
+    # Methods, not properties: a property in a class makes every attribute store on its
+    # instances look the class up first (MicroPython's special accessors), ~2,000 fuel a
+    # store on the pacers' path.
     def drops(self):
         return self.ring[DROPS]
 
-    @property
     def coalesced(self):
         return self.ring[COALESCED]
 
-    @property
     def lost(self):
         return self.ring[LOST]
 
@@ -429,8 +428,13 @@ class Output:
             n += 1
         if n:
             port.send(n)
-            if self.mon is not None:
-                self.mon.later(self, buf, n)
+            mon = self.mon
+            if mon is not None:  # the monitor's note (monitor.Monitor.flush): no call
+                if self.mon_n:
+                    mon.flush(self)
+                self.mon_buf = buf
+                self.mon_n = n
+                mon.waiting = True
         return n
 
     def _service_usb(self, port):
@@ -572,8 +576,13 @@ class PioOutput(Output):
                 n = self._stream(lane, self.sysex_src, buf)
             if n:
                 sm.background_write(viewss[which][n])  # `once`, positional
-                if self.mon is not None:
-                    self.mon.later(self, buf, n)
+                mon = self.mon
+                if mon is not None:  # the monitor's note (monitor.Monitor.flush): no call
+                    if self.mon_n:
+                        mon.flush(self)
+                    self.mon_buf = buf
+                    self.mon_n = n
+                    mon.waiting = True
                 # The next batch goes in the other buffer: DMA reads this one until it is
                 # done, and by the time `pending` is 0 again it has finished with the other.
                 which ^= 1

@@ -38,8 +38,9 @@ UNKNOWN = const(0xFFFFFFFF)  # a counter the box cannot read (RX overflow on bus
 
 class InputTap:
     """An input's feed while the monitor is open: parse the bytes, then keep a copy of
-    them; their record is made after the pass's writes (Monitor.inputs), so the MIDI the
-    bytes carry does not wait for it."""
+    them; their record is made after the pass's writes (Monitor.after_pass), so the MIDI
+    the bytes carry does not wait for it. A lone byte (light traffic, where a message's
+    delay is felt) is kept with one store, more with one `pack_into`."""
 
     def __init__(self, monitor, tag, feed):
         self.monitor = monitor
@@ -47,15 +48,16 @@ class InputTap:
         self.inner = feed
         self.keep = bytearray(_COPY)
         self.n = 0  # bytes kept whose record is not made yet
-        self.t = 0  # ticks_ms of their read
 
     def feed(self, buf, n):
         self.inner(buf, n)  # parsed and routed first
         if self.n:  # read twice in one pass: the first read's record now
             self.monitor.input_record(self)
-        pack_into(_KEEP, self.keep, 0, buf)  # one C copy, no allocation
+        if n == 1:
+            self.keep[0] = buf[0]
+        else:
+            pack_into(_KEEP, self.keep, 0, buf)  # one C copy, no allocation
         self.n = n
-        self.t = self.monitor.ticks_ms()
 
 
 class Monitor:
@@ -72,9 +74,8 @@ class Monitor:
         self.on = False
         self.gap = 0  # records given up since the last gap record
         self.rt_mask = 0  # outputs a realtime byte went to straight, not yet recorded
-        self.waiting = False  # an output's write's record waits (later)
+        self.waiting = False  # a DIN output's write's record waits (its pacer's note)
         self.rt_byte = 0
-        self.rt_t = 0
         self.given_up = 0  # records given up since the channel opened
         # Counted for the simulator's cost model and the stats record (wrap at 2**30).
         self.records = 0  # made in after_pass, a batch a pass
@@ -84,17 +85,15 @@ class Monitor:
 
     # ---- records (called from the taps while open) -------------------------------------
 
-    def record(self, tag, data, n, t=-1):
-        """A record of data[0:n] (n <= _COPY) with its tag (at ticks_ms `t`, or now), or
-        given up (counted) when it does not fit."""
+    def record(self, tag, data, n):
+        """A record of data[0:n] (n <= _COPY) with its tag, now, or given up (counted)
+        when it does not fit."""
         fill = self.fill
         if self.gap or fill > _LAST - n:
             if not self.room(n):
                 return
             fill = self.fill
-        if t < 0:
-            t = self.ticks_ms()
-        pack_into(_RECORD, self.buf, fill, tag, n, t & 0xFFFF, data)
+        pack_into(_RECORD, self.buf, fill, tag, n, self.ticks_ms() & 0xFFFF, data)
         self.fill = fill + _HEADER + n
         self.singles += 1  # wrapped once a second, by stats()
 
@@ -106,31 +105,28 @@ class Monitor:
             return False
         return True
 
-    def later(self, out, buf, n):
-        """A DIN output handed the port buf[0:n]: its record is made after the pass's
-        writes (after_pass, or the next hand-over), so the outputs written after it do not
-        wait for it. The buffer is the output's own (a DMA batch buffer is next written two
-        batches on, and a record still waiting is made before a new one)."""
-        if out.mon_n:
-            self.flush(out)
-        out.mon_buf = buf
-        out.mon_n = n
-        out.mon_t = self.ticks_ms()
-        self.waiting = True
-
     def flush(self, out):
-        """The record an output's write left waiting (later), at the time of the write."""
+        """The record a DIN output's write left waiting, made now: its buffer is about to
+        be written again.
+
+        A DIN output's pacer notes each write itself (merge.py: its `mon_buf` and
+        `mon_n`, and `waiting` here), with no call, so the outputs written after it do not
+        wait for a record; after_pass (or the next hand-over) makes it. The buffer is the
+        output's own: a DMA batch buffer is next written two batches on, and an output
+        written twice before after_pass flushes its first write's record first."""
         n = out.mon_n
         out.mon_n = 0
-        self.record(out.mon_tag, out.mon_buf, n, out.mon_t)
+        self.record(out.mon_tag, out.mon_buf, n)
 
     def after_pass(self):
         """After a pass's writes (the app's loop, when the pass read bytes; the hand-over):
         the records of what the inputs read, of what the outputs were handed and of the
         realtime bytes put in transmitters, all in one go (the buffer's fill in a local,
-        a pack_into a record). The taps' loop and the outputs' loop are written out alike on
-        purpose: a call a record would cost more than the record's own pack_into."""
+        a pack_into a record, one time for all: the clock is read here, not at each read
+        and write). The taps' loop and the outputs' loop are written out alike on purpose:
+        a call a record would cost more than the record's own pack_into."""
         full = self.gap and not self._gap_record()  # a gap unsaid: nothing goes after it
+        t = self.ticks_ms() & 0xFFFF
         fill = self.fill
         buf = self.buf
         made = 0
@@ -143,7 +139,7 @@ class Monitor:
                     full = True
                     lost += 1
                 else:
-                    pack_into(_RECORD, buf, fill, tap.tag, n, tap.t & 0xFFFF, tap.keep)
+                    pack_into(_RECORD, buf, fill, tap.tag, n, t, tap.keep)
                     fill += _HEADER + n
                     made += 1
         if self.waiting:
@@ -156,8 +152,7 @@ class Monitor:
                         full = True
                         lost += 1
                     else:
-                        pack_into(_RECORD, buf, fill, out.mon_tag, n, out.mon_t & 0xFFFF,
-                                  out.mon_buf)
+                        pack_into(_RECORD, buf, fill, out.mon_tag, n, t, out.mon_buf)
                         fill += _HEADER + n
                         made += 1
         mask = self.rt_mask
@@ -166,8 +161,7 @@ class Monitor:
             if full or fill > _LAST - 2:
                 lost += 1
             else:
-                pack_into("<BBHBB", buf, fill, TAG_RT, 2, self.rt_t & 0xFFFF, self.rt_byte,
-                          mask)
+                pack_into("<BBHBB", buf, fill, TAG_RT, 2, t, self.rt_byte, mask)
                 fill += _HEADER + 2
                 made += 1
         self.fill = fill
@@ -177,7 +171,7 @@ class Monitor:
     def input_record(self, tap):
         n = tap.n
         tap.n = 0
-        self.record(tap.tag, tap.keep, n, tap.t)
+        self.record(tap.tag, tap.keep, n)
 
     def realtime(self, bit, byte):
         """A realtime byte put straight into a PIO transmitter (the output's bit, 1 <<
@@ -190,7 +184,6 @@ class Monitor:
             mask = 0
         if not mask:
             self.rt_byte = byte
-            self.rt_t = self.ticks_ms()
         self.rt_mask = mask | bit
 
     def rt_record(self):
@@ -201,7 +194,8 @@ class Monitor:
             if not self.room(2):
                 return
             fill = self.fill
-        pack_into("<BBHBB", self.buf, fill, TAG_RT, 2, self.rt_t & 0xFFFF, self.rt_byte, mask)
+        pack_into("<BBHBB", self.buf, fill, TAG_RT, 2, self.ticks_ms() & 0xFFFF, self.rt_byte,
+                  mask)
         self.fill = fill + _HEADER + 2
         self.singles += 1
 
@@ -253,9 +247,9 @@ class Monitor:
         buf[at + 17] = count
         at += 18
         for out in outputs:
-            pack_into("<I", buf, at, out.drops + out.rt_drops)
+            pack_into("<I", buf, at, out.drops() + out.rt_drops)
             pack_into("<I", buf, at + 4, out.sysex_drops)
-            pack_into("<I", buf, at + 8, out.coalesced)
+            pack_into("<I", buf, at + 8, out.coalesced())
             at += 12
 
     # ---- the channel ----------------------------------------------------------------
