@@ -24,6 +24,7 @@ _HEADER = const(4)  # tag, payload length, time (ticks_ms, low 16 bits, little-e
 _COPY = const(64)  # a record's bytes are copied as 64 (merge.READ_CHUNK, the largest write)
 _RECORD = "<BBH64s"  # tag, length, time, bytes: _HEADER + _COPY, written by one pack_into
 _KEEP = "<64s"  # an input's bytes kept until the pass's writes are done (InputTap)
+_PAD = "<16s"  # _STEP zero bytes (Monitor.pump)
 _LAST = const(SIZE - _HEADER)  # a record of n bytes fits while fill <= _LAST - n
 TAG_PAD = const(0x00)  # one byte, skipped
 TAG_IN = const(0x40)  # + input index (A, B, USB): bytes the input read
@@ -273,9 +274,11 @@ class Monitor:
         if not fill:
             return True
         buf = self.buf
-        while fill & (_STEP - 1):
-            buf[fill] = TAG_PAD
-            fill += 1
+        if fill & (_STEP - 1):
+            # pad bytes (TAG_PAD, 0x00) to the step's end: one pack_into of an empty bytes,
+            # which "16s" fills with zeros (the buffer has _COPY bytes past SIZE)
+            pack_into(_PAD, buf, fill, b"")
+            fill = (fill + _STEP - 1) & ~(_STEP - 1)
         self.pumps = (self.pumps + 1) & 0x3FFFFFFF
         wrote = serial.write(self.views[fill // _STEP])
         if not wrote:
