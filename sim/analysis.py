@@ -102,7 +102,9 @@ def _matched(inputs: dict[str, ByteLog], output: ByteLog, window_us: int = 50_00
         queue = pending.get(_key(tm.msg))
         while queue and tm.t_first - queue[0].t_last > window_us:
             queue.popleft()  # an input message not routed here
-        if not queue or queue[0].t_last > tm.t_first:
+        # It cannot start before its input's message began, nor end before it ended (a
+        # message forwarded while it arrives starts before its last byte is in).
+        if not queue or queue[0].t_first > tm.t_first or queue[0].t_last > tm.t_last:
             continue
         pairs.append((queue.popleft(), tm))
     return pairs

@@ -615,9 +615,10 @@ def build(presets_path=PRESETS_PATH):
     bf = load_board_file(board.board_id)
     # First, before any peripheral exists (see set_cpu_clock).
     log(set_cpu_clock(microcontroller.cpu, getattr(bf, "CPU_HZ", 0)))
-    # The monitor's module next, while the heap is whole: compiled from .py after the box
-    # is built, it did not fit in a Pico's heap (MemoryError at start-up).
-    monitor_port = _monitor_port()
+    # The monitor next, module and buffer, while the heap is whole: compiled from .py after
+    # the box was built it did not fit in a Pico's heap, and its 1 KB buffer made then
+    # found no block that size (MemoryError at start-up, both).
+    monitor = _make_monitor(supervisor.ticks_ms)
     pin = _PinFinder(board)
     config, config_error = _load_presets(presets_path)
     selftest = _fn_held_at_power_up(bf, pin)  # before keypad claims the pin
@@ -633,8 +634,9 @@ def build(presets_path=PRESETS_PATH):
         log("error:", presets_path, err)
         app = App(inputs, outputs, presets_module.safe_default(), supervisor.ticks_ms, keys,
                   event, leds, microcontroller.nvm, True, selftest)
-    if monitor_port is not None:
-        _attach_monitor(app, monitor_port, supervisor.ticks_ms)
+    if monitor is not None:
+        app.attach_monitor(monitor)
+        app._monitor_second()  # a host that kept it open across a reload starts at once
     router = app.router
     log("preset %d: %s" % (router.preset_index + 1, router.presets[router.preset_index].name))
     return app
@@ -654,8 +656,8 @@ def _make_us_clock():
     return counter.now_us
 
 
-def _monitor_port():
-    """(usb_cdc.data, the Monitor class) when boot.py enabled the channel, else None
+def _make_monitor(ticks_ms):
+    """The monitor on usb_cdc.data when boot.py enabled the channel, else None
     (docs/MONITOR.md)."""
     try:
         import usb_cdc
@@ -666,15 +668,9 @@ def _monitor_port():
         return None
     from switchyard.monitor import Monitor
 
-    return serial, Monitor
-
-
-def _attach_monitor(app, port, ticks_ms):
-    serial, monitor = port
     serial.timeout = 0
     serial.write_timeout = 0  # never block: a short write keeps the rest for later
-    app.attach_monitor(monitor(serial, ticks_ms))
-    app._monitor_second()  # a host that kept it open across a reload starts at once
+    return Monitor(serial, ticks_ms)
 
 
 class _PinFinder:
