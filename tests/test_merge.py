@@ -494,3 +494,24 @@ def test_the_pio_ports_buffers_are_laid_out_as_the_pacer_writes_them():
     for buf, views in ((port.buf, port.views), (port.buf2, port.views2)):
         assert len(buf) == merge._PIO_BATCH + 3
         assert [len(v) for v in views] == list(range(merge._PIO_BATCH + 1))
+
+
+def test_a_lane_the_heap_has_no_block_for_is_made_smaller_not_a_crash(monkeypatch):
+    # A Pico's heap in pieces after start-up: no block of 1 KB or more (a CLK preset on
+    # the emulated Pico stopped in app.build() with a MemoryError here)
+    real = bytearray
+
+    def scarce(size=0):
+        if isinstance(size, int) and size >= 1024:
+            raise MemoryError("memory allocation failed, allocating %d bytes" % size)
+        return real(size)
+
+    monkeypatch.setattr(merge, "bytearray", scarce, raising=False)
+    out = merge.Output("1", None, False)
+    assert out.make_lane(0, 4096) == 512
+    assert len(out.lanes[0]) == 512 and out.lane_mask[0] == 511
+    assert out.make_lane(0, 4096) == 512  # made once
+    with pytest.raises(MemoryError):
+        monkeypatch.setattr(merge, "bytearray", lambda size=0: (_ for _ in ()).throw(
+            MemoryError()), raising=False)
+        merge.Output("2", None, False).make_lane(1, 1024)  # not even 256 bytes: said

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 from sim_helpers import PY, REPO, Simulation, analysis, run_cli, scenario, write_jsonl_events
@@ -261,3 +262,26 @@ def test_a_record_copies_the_largest_read_or_write_whole():
     assert struct.calcsize(monitor._RECORD) == monitor._HEADER + monitor._COPY
     assert struct.calcsize(monitor._KEEP) == monitor._COPY
     assert merge._PIO_BATCH + 3 <= monitor._COPY and merge._USB_CHUNK <= monitor._COPY
+
+
+def test_a_heap_with_no_room_for_the_monitor_runs_without_it(capsys, monkeypatch):
+    sim = Simulation(presets_path=REPO / "presets.json", preset=1)
+
+    class NoRoom:
+        def __init__(self, serial, ticks_ms):
+            raise MemoryError("memory allocation failed, allocating 1088 bytes")
+
+    class Serial:
+        timeout = 1
+        write_timeout = 1
+        connected = True
+
+    import switchyard.monitor
+
+    monkeypatch.setattr(switchyard.monitor, "Monitor", NoRoom)
+    monkeypatch.setattr(sys.modules["usb_cdc"], "data", Serial(), raising=False)
+    assert sim.module._make_monitor(lambda: 0) is None
+    assert "monitor off: no room left in the heap" in capsys.readouterr().out
+    sim.play("A", scenario.digitakt(0.5))
+    sim.run()
+    assert sim.summary()["drops"] == 0 and sim.outputs()["4"]

@@ -126,6 +126,9 @@ class App:
         for name in OUTPUT_NAMES:
             routed.append(by_name.get(name) or Output(name, _NoPort(), name == "USB"))
         self.router = Router(routed, config)  # sets each output's bit
+        if self.router.short_lanes:
+            log("%d SysEx lanes smaller than %d bytes: the heap had no block that big"
+                % (self.router.short_lanes, self.router.lane_bytes))
         # Every subset of outputs 1-4 and of 5, 6, USB as a tuple (the loop services only
         # the busy ones): 16 + 8 tuples, not the 128 of all seven (3.4 KB of heap).
         self.low_sets = [
@@ -615,10 +618,9 @@ def build(presets_path=PRESETS_PATH):
     bf = load_board_file(board.board_id)
     # First, before any peripheral exists (see set_cpu_clock).
     log(set_cpu_clock(microcontroller.cpu, getattr(bf, "CPU_HZ", 0)))
-    # The monitor next, module and buffer, while the heap is whole: compiled from .py after
-    # the box was built it did not fit in a Pico's heap, and its 1 KB buffer made then
-    # found no block that size (MemoryError at start-up, both).
-    monitor = _make_monitor(supervisor.ticks_ms)
+    # The monitor's module next, while the heap is whole: compiled from .py after the box
+    # is built, it did not fit in a Pico's heap (MemoryError at start-up).
+    monitor_module = _monitor_module()
     pin = _PinFinder(board)
     config, config_error = _load_presets(presets_path)
     selftest = _fn_held_at_power_up(bf, pin)  # before keypad claims the pin
@@ -634,6 +636,7 @@ def build(presets_path=PRESETS_PATH):
         log("error:", presets_path, err)
         app = App(inputs, outputs, presets_module.safe_default(), supervisor.ticks_ms, keys,
                   event, leds, microcontroller.nvm, True, selftest)
+    monitor = None if monitor_module is None else _make_monitor(supervisor.ticks_ms)
     if monitor is not None:
         app.attach_monitor(monitor)
         app._monitor_second()  # a host that kept it open across a reload starts at once
@@ -656,13 +659,25 @@ def _make_us_clock():
     return counter.now_us
 
 
-def _make_monitor(ticks_ms):
-    """The monitor on usb_cdc.data when boot.py enabled the channel, else None
-    (docs/MONITOR.md)."""
+def _monitor_module():
+    """switchyard.monitor when boot.py enabled its channel (usb_cdc.data), else None."""
     try:
         import usb_cdc
     except ImportError:  # a CircuitPython without USB CDC: no monitor
         return None
+    if usb_cdc.data is None:
+        return None
+    from switchyard import monitor
+
+    return monitor
+
+
+def _make_monitor(ticks_ms):
+    """The monitor on usb_cdc.data (docs/MONITOR.md), made last: made first, its buffers
+    moved what the box's other blocks found (on the emulated Pico a CLK preset's SysEx
+    lanes found no room). A heap with no 1 KB block left for it runs without it."""
+    import usb_cdc
+
     serial = usb_cdc.data
     if serial is None:
         return None
@@ -670,7 +685,11 @@ def _make_monitor(ticks_ms):
 
     serial.timeout = 0
     serial.write_timeout = 0  # never block: a short write keeps the rest for later
-    return Monitor(serial, ticks_ms)
+    try:
+        return Monitor(serial, ticks_ms)
+    except MemoryError:
+        log("monitor off: no room left in the heap for its 1 KB buffer")
+        return None
 
 
 class _PinFinder:

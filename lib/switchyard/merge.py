@@ -207,10 +207,21 @@ class Output:
         self.ring[BIT] = bit
 
     def make_lane(self, source, size):
-        """Make the SysEx lane for a source that routes SysEx here (at start-up only)."""
+        """Make the SysEx lane for a source that routes SysEx here (at start-up only); its
+        size. A heap with no block that big (a Pico's, in pieces after start-up) gets a
+        lane half as big, down to _LANE_MIN: a longer SysEx still streams through it,
+        only sooner held up by a slow output (merge rules above)."""
         if self.lanes[source] is None:
-            self.lanes[source] = bytearray(size)
+            while True:
+                try:
+                    self.lanes[source] = bytearray(size)
+                    break
+                except MemoryError:
+                    if size <= _LANE_MIN:
+                        raise
+                    size >>= 1
             self.lane_mask[source] = size - 1
+        return self.lane_mask[source] + 1
 
     # Methods, not properties: a property in a class makes every attribute store on its
     # instances look the class up first (MicroPython's special accessors), ~2,000 fuel a

@@ -109,6 +109,8 @@ class Router(Rewrites):
         self.release_mask = 0
         self.note_prev = 0
         self._compile(config)
+        self.lane_bytes = 0
+        self.short_lanes = 0
         self._make_lanes()
         self._build_sets()
         self._select(0)
@@ -214,8 +216,11 @@ class Router(Rewrites):
                     if mask & (1 << k) and (k, i) not in needed:
                         needed.append((k, i))
         size = merge.lane_size(len(needed))
+        self.lane_bytes = size  # each lane's size, or less where the heap had no room
+        self.short_lanes = 0
         for k, i in needed:
-            self.outputs[k].make_lane(i, size)
+            if self.outputs[k].make_lane(i, size) < size:
+                self.short_lanes += 1
 
     def _build_sets(self):
         full = (1 << len(self.outputs)) - 1
