@@ -109,9 +109,7 @@ class Router(Rewrites):
         self.release_mask = 0
         self.note_prev = 0
         self._compile(config)
-        self.lane_bytes = 0
-        self.short_lanes = 0
-        self._make_lanes()
+        self._make_lanes()  # also sets lane_bytes and short_lanes
         self._build_sets()
         self._select(0)
 
