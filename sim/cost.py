@@ -88,13 +88,13 @@ class CostModel:
         self.realtime_fuel = realtime_fuel
         self.poll_fuel = poll_fuel
         # The monitor, while a host has it open (switchyard.monitor; tools/bench.py
-        # measure_monitor): a record made in the batch after a pass's writes
-        # (Monitor.after_pass; its bytes copied by one pack_into, whatever their number),
-        # the batch's own cost in a pass that read, a record made alone (an output written
-        # twice in a pass, Monitor.record), a hand-over to usb_cdc; what an input's read
-        # pays for its tap (the copy kept for the batch), a DIN write for leaving its
-        # record to wait (Monitor.later), a realtime byte put straight into a PIO
-        # transmitter for its mark in the pass's realtime record.
+        # measure_monitor): a record made in a batch (Monitor.after_pass; its bytes
+        # copied by one pack_into, whatever their number), a batch's own cost (each call,
+        # counted by sim/runner.py), a record made alone (an output written twice before
+        # a batch, Monitor.record), a hand-over to usb_cdc; what an input's read pays for
+        # its tap (the copy kept for the batch), a DIN write for leaving its record to
+        # wait (the pacer's note), a realtime fan-out for its mark (Monitor.realtime, once
+        # for all the PIO transmitters the router put the byte in).
         self.monitor_record_fuel = monitor_record_fuel
         self.monitor_read_fuel = monitor_read_fuel
         self.monitor_write_fuel = monitor_write_fuel

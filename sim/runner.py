@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sim.chip import Chip
 from sim.clock import VirtualClock
@@ -84,6 +85,8 @@ class Simulation:
             self.chip.clock.advance_to(0)  # held before power-up: the pin is low at boot
         self.module = load_firmware(self.chip)
         self.app = self.module.build(str(presets_path))
+        if self.app.monitor is not None:
+            _count_monitor_calls(self.app.monitor)
         # build() has set the CPU clock the board file asks for: time the passes at it.
         self.cost = self.cost.at_clock(self.chip.clk_sys_hz)
         self.rx_pins = {name: pin for name, _, pin in self.board.INPUTS}
@@ -413,7 +416,8 @@ class _PassMeter:
         # what it did meanwhile is charged like the rest (CostModel.work_fuel).
         self.monitor = monitor
         self.mon_start = (
-            (monitor.records, monitor.singles, monitor.pumps) if monitor is not None else None
+            (monitor.records, monitor.singles, monitor.pumps, monitor.batches, monitor.marks)
+            if monitor is not None else None
         )
         self.cost = cost
         self.clock = clock
@@ -475,15 +479,14 @@ class _PassMeter:
         if self.mon_start is None:
             return counts
         mon = self.monitor
-        r0, s0, p0 = self.mon_start
+        r0, s0, p0, b0, m0 = self.mon_start
         wrap = 0x3FFFFFFF
         taps = mon.on  # type: ignore[attr-defined]
         return counts + (
             (mon.records - r0) & wrap, (mon.pumps - p0) & wrap,  # type: ignore[attr-defined]
             (mon.singles - s0) & wrap,  # type: ignore[attr-defined]
             self.reads if taps else 0, self.writes - self.usb_writes if taps else 0,
-            self.realtime if taps else 0,
-            1 if taps and end and self.reads else 0,  # the look at the taps after the writes
+            mon.marks - m0, mon.batches - b0,  # type: ignore[attr-defined]
             self.copies if taps else 0,
         )
 
@@ -514,6 +517,27 @@ _FINE_WRAP = 1 << 24  # switchyard.clockgen's fine time: us modulo 2**24
 def _fine_us(now_us: int) -> int:
     """clockgen.monotonic_us() at virtual time now_us."""
     return (monotonic_ns_at(now_us) // 1000) % _FINE_WRAP
+
+
+def _count_monitor_calls(mon: Any) -> None:
+    """Count the monitor's batches (after_pass) and realtime marks (realtime: one a
+    fan-out) for the cost model (monitor_pass_fuel, monitor_realtime_fuel). The box keeps
+    no such counters: they are counted here, around its methods."""
+    mon.batches = 0
+    mon.marks = 0
+    after_pass = mon.after_pass
+    realtime = mon.realtime
+
+    def counted_after_pass() -> None:
+        mon.batches += 1
+        after_pass()
+
+    def counted_realtime(bits: int, byte: int) -> None:
+        mon.marks += 1
+        realtime(bits, byte)
+
+    mon.after_pass = counted_after_pass
+    mon.realtime = counted_realtime
 
 
 def _write_jsonl(path: Path, log: list[tuple[int, int]]) -> None:

@@ -285,3 +285,97 @@ def test_a_heap_with_no_room_for_the_monitor_runs_without_it(capsys, monkeypatch
     sim.play("A", scenario.digitakt(0.5))
     sim.run()
     assert sim.summary()["drops"] == 0 and sim.outputs()["4"]
+
+
+def raw_records(stream: bytes) -> list[tuple[int, bytes]]:
+    """(tag, payload) of each record of a monitor stream (docs/MONITOR.md), pads skipped."""
+    from switchyard import monitor as box
+
+    records = []
+    pos = 0
+    while pos < len(stream):
+        if stream[pos] == box.TAG_PAD:
+            pos += 1
+            continue
+        n = stream[pos + 1]
+        records.append((stream[pos], bytes(stream[pos + 4:pos + 4 + n])))
+        pos += 4 + n
+    return records
+
+
+def test_a_message_read_a_byte_a_pass_is_one_record_once_it_went_out():
+    """In light traffic each byte of a message is read in a pass of its own; their record
+    waits for the message to go out (a batch after it), so it is one record, not three,
+    and comes with the output's record of the same message."""
+    from switchyard import monitor as box
+
+    sim = Simulation(presets_path=REPO / "presets.json", preset=1, monitor=True)
+    sim.play("A", [(100_000, bytes([0x90, 60, 100])), (200_000, bytes([0x80, 60, 0]))])
+    sim.run(until_us=300_000)
+    records = raw_records(sim.monitor_stream())
+    assert [p for tag, p in records if tag == box.TAG_IN] == [
+        bytes([0x90, 60, 100]), bytes([0x80, 60, 0])]
+    assert [p for tag, p in records if tag == box.TAG_OUT + 3] == [
+        bytes([0x90, 60, 100]), bytes([0x80, 60, 0])]  # output 4
+    order = [tag for tag, _ in records if tag in (box.TAG_IN, box.TAG_OUT + 3)]
+    assert order == [box.TAG_IN, box.TAG_OUT + 3] * 2  # one batch a message
+
+
+@pytest.mark.parametrize("quiet_ms", [0, 2, 40])
+def test_a_message_that_goes_nowhere_is_in_the_stream_within_3_ms(quiet_ms):
+    """A message no route takes is still shown (the question is then "why did it not go
+    out?"), with its time: its record is made within 3 ms of its last byte even when
+    nothing else comes, and whatever came just before it (a clock, quiet_ms earlier)."""
+    sim = Simulation(presets_path=REPO / "presets.json", preset=1, monitor=True)
+    t0 = 100_000
+    if quiet_ms:
+        sim.play("A", [(t0 - quiet_ms * 1000, bytes([0xF8]))])
+    sim.play("A", [(t0, bytes([0x93, 60, 100]))])  # channel 4: preset 1 sends it nowhere
+    sim.run(until_us=200_000)
+    wire = [t for t, m in mido_messages(sim.inputs()["A"]) if m[0] == 0x93]
+    events, _ = monitor.decode(sim.monitor_stream())
+    mine = [e.t_us for e in events
+            if e.kind == "message" and e.dir == "in" and list(e.bytes) == [0x93, 60, 100]]
+    assert len(wire) == len(mine) == 1
+    assert -1000 < mine[0] - wire[0] <= 3000 + 1000  # the box's clock counts whole ms
+
+
+def test_under_a_load_with_no_pass_that_reads_nothing_records_come_every_3_ms():
+    """Both inputs at 100 % of the wire, fanned out: no pass reads nothing, so the
+    records are made every 3 ms instead; every message is in the stream, in order, each
+    within 3 ms of its last byte (plus the box's millisecond), and MIDI gives up
+    nothing."""
+    import tempfile
+    from pathlib import Path
+
+    presets = Path(tempfile.mkdtemp(prefix="switchyard-monload-")) / "presets.json"
+    presets.write_text(json.dumps({"version": 1, "presets": [{"name": "load", "routes": [
+        {"from": "A", "to": ["1", "3"]}, {"from": "B", "to": ["2", "4"]}]}]}))
+    sim = Simulation(presets_path=presets, monitor=True)
+    sim.play("A", scenario.full_load(0.5, channel=0))
+    sim.play("B", scenario.full_load(0.5, channel=1))
+    sim.run()
+    assert sim.summary()["drops"] == 0 and sim.app.monitor.given_up == 0
+    events, _ = monitor.decode(sim.monitor_stream())
+    for port in ("A", "B"):
+        wire = mido_messages(sim.inputs()[port])
+        mine = [(e.t_us, list(e.bytes)) for e in events
+                if e.kind == "message" and e.dir == "in" and e.port == port]
+        assert [m for _, m in mine] == [m for _, m in wire]
+        late = [t_mine - t_wire for (t_mine, _), (t_wire, _) in zip(mine, wire, strict=True)]
+        assert max(late) <= 3000 + 1000 + 1000 and min(late) > -1000, port
+
+
+def test_a_clock_fanned_out_is_told_the_monitor_once():
+    """The router tells the monitor of a realtime byte put straight into several PIO
+    transmitters once for all of them (Monitor.realtime with their mask), not once an
+    output: one mark and one record a clock."""
+    from switchyard import monitor as box
+
+    sim = Simulation(presets_path=REPO / "presets.json", preset=1, monitor=True)
+    clocks = [(100_000 + k * 20_833, bytes([0xF8])) for k in range(10)]
+    sim.play("A", clocks)
+    sim.run(until_us=400_000)
+    assert sim.app.monitor.marks == 10  # counted by the simulator around Monitor.realtime
+    rt = [p for tag, p in raw_records(sim.monitor_stream()) if tag == box.TAG_RT]
+    assert rt == [bytes([0xF8, 0b11101])] * 10  # preset 1's clock: outputs 1, 3, 4, 5

@@ -286,9 +286,11 @@ class _Out:  # the fields a DIN pacer's note sets on an output
         self.mon_n = 0
         self.mon_tag = 0x50 + index
         self.mon_buf = _b
+        self.usb = False
 
 _os = [_Out(k) for k in range(7)]
 _m2.outputs = tuple(_os)
+_m2.noting = tuple(_os[:6])  # the DIN outputs: the USB output makes its own records
 
 # A DIN write with and without its note: one output's ring given a note-on (the router's
 # own path), then its pacer resumed once; _one's `mon` set or None.
@@ -329,7 +331,7 @@ def measure_monitor(lib: Path, data: bytes) -> dict:
                    for k in range(1, 17)) / 16
         pump_empty = _per_call(mp, "_m", "_m.pump()", "_m.fill = 0")
         # What a read pays for its tap (InputTap.feed around a feed that does nothing, less
-        # that feed alone; one byte, and three); the batch after a pass's writes
+        # that feed alone; one byte, and three); the batch
         # (Monitor.after_pass) with one input's bytes kept, and each record more in it
         # (three outputs more); what a DIN write pays to leave its record waiting (a PIO
         # pacer's write with the monitor set, less the same write without); a realtime
@@ -349,10 +351,8 @@ def measure_monitor(lib: Path, data: bytes) -> dict:
         noted = _per_call(mp, "_msg, _pio", write + "\n_pio.mon_n = 0")
         reset = _per_call(mp, "_pio", "_pio.mon_n = 0")
         later = noted - reset - plain
-        # a clock put straight into six PIO transmitters in one pass, a sixth of it
-        realtime = _per_call(mp, "_m2", "\n".join("_m2.realtime(%d, 0xF8)" % (1 << k)
-                                                   for k in range(6)),
-                             "_m2.rt_mask = 0") / 6
+        # a clock put straight into six PIO transmitters: the router tells the monitor once
+        realtime = _per_call(mp, "_m2", "_m2.realtime(0x3F, 0xF8)", "_m2.rt_mask = 0")
     return {
         "monitor_engine_fuel_per_byte": round(open_fuel),
         "monitor_steady_state_allocations": 0 if locked_ok else 1,

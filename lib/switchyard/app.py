@@ -37,6 +37,9 @@ _SELFTEST_NOTE_MS = const(250)
 # Buttons and LEDs every 4 ms, in two halves (keys, then LEDs), so no pass carries both:
 # a housekeeping pass is what a realtime byte arriving meanwhile has to wait for.
 _HOUSEKEEPING_MS = const(4)
+# The monitor's records of what the inputs read are made no later than this after the read
+# (its stream's times say when a record was made, to the millisecond: docs/MONITOR.md).
+_MONITOR_BATCH_MS = const(3)
 _LOW_OUTPUTS = const(4)  # outputs 1-4: their subsets in one table, 5, 6, USB in another
 _LOW_MASK = const(15)
 
@@ -158,6 +161,8 @@ class App:
         self.other_feeds = other_feeds
         self.monitor = None  # type: Any  # switchyard.monitor.Monitor when usb_cdc.data exists
         self.monitor_on = False
+        self.pump_late = False
+        self.mon_due_ms = 0  # when the monitor's records of what was read became due
         self.rx = bytearray(READ_CHUNK)
         self.panel = Panel(keys, event, leds or {}, config_error)
         self.router.beat_led = (leds or {}).get("CLK")
@@ -227,6 +232,8 @@ class App:
         clock = None if gen is None else gen.poll
         now = ticks_ms()
         got = 0
+        due = False  # the monitor's records of passes that read are still to make
+        due_ms = now
         while True:
             yield got
             got = 0
@@ -289,10 +296,33 @@ class App:
             if got:
                 self.bytes_in = (self.bytes_in + got) & 0x3FFFFFFF
                 if self.monitor_on:
-                    self.monitor.after_pass()  # the pass's records, after its writes
+                    # The monitor's records of what was read wait (Monitor.after_pass):
+                    # made in a pass that reads nothing, so a byte that comes meanwhile
+                    # does not wait for them; under a load that leaves no such pass,
+                    # every _MONITOR_BATCH_MS.
+                    if not due:
+                        due = True
+                        # (`now` is as old as this pass; the simulator reads mon_due_ms)
+                        due_ms = self.mon_due_ms = ticks_ms()
+                    elif ((now - due_ms) & _TICKS_MASK) >= _MONITOR_BATCH_MS:
+                        self.monitor.after_pass()
+                        due_ms = self.mon_due_ms = now
             now = ticks_ms()
             if clock is not None:
                 clock(now)  # CLK (switchyard.clockgen): right after the ticks read, every pass
+            if due and not got:
+                mon = self.monitor
+                if not self.monitor_on:
+                    due = False
+                elif mon.waiting or mon.rt_mask or (
+                    (now - due_ms) & _TICKS_MASK
+                ) >= _MONITOR_BATCH_MS:
+                    # Once an output was handed a message (or a realtime byte): a byte
+                    # read mid-message waits for the rest, which is due a byte time after
+                    # it (making the records then would hold that byte up); a message
+                    # that went nowhere, within _MONITOR_BATCH_MS.
+                    due = False
+                    mon.after_pass()
             # Housekeeping waits while CLK's outputs are held for its next clock (the last
             # ~0.45 ms before it): its ~0.1 ms would delay that clock's look.
             if ((now - self.last_ms) & _TICKS_MASK) >= _HOUSEKEEPING_MS and (
@@ -300,7 +330,7 @@ class App:
             ):
                 self.last_ms = now
                 self.housekeeping_runs = (self.housekeeping_runs + 1) & 0x3FFFFFFF
-                self._housekeeping(now)
+                self._housekeeping(now, got)
 
     def _read_uarts(self, rx):
         """Read and parse what every UART input has; the number of bytes (the loop's own
@@ -314,10 +344,16 @@ class App:
                     got += n
         return got
 
-    def _housekeeping(self, now):
+    def _housekeeping(self, now, got=0):
         router = self.router
         if self.monitor_on:
-            self._monitor_pump()
+            if got and not self.pump_late:
+                # This pass read a byte, and the next of its message is likely a byte
+                # time away: hand over at the next housekeeping instead (8 ms at most).
+                self.pump_late = True
+            else:
+                self.pump_late = False
+                self._monitor_pump()
         if router.panic_next < 16:
             router.panic_step()
         elif router.send_next < len(router.sending):
@@ -392,7 +428,8 @@ class App:
         self.nvm[3:9] = record
 
     def next_wake_ms(self):
-        """ticks_ms at which housekeeping next has timed work, or None (simulator use)."""
+        """ticks_ms at which housekeeping (or the loop's monitor records) next has timed
+        work, or None (simulator use)."""
         if self.clock is not None and self.clock.held >= 0:
             return None  # it waits for CLK's clock, which the simulator times itself
         now = self.last_ms
@@ -429,8 +466,16 @@ class App:
             wakes.append(self.selftest.next_ms)
         if self.router.panic_next < 16 or self.router.send_next < len(self.router.sending):
             wakes.append(now + _HOUSEKEEPING_MS)
+        mon = self.monitor
+        if self.monitor_on and mon.fill:
+            wakes.append(now + _HOUSEKEEPING_MS)  # its hand-over: housekeeping
+        # The monitor's records of what was read: made by the loop itself (in a pass that
+        # reads nothing), not by housekeeping, so not held to its interval below.
+        batch = None
+        if self.monitor_on and (mon.waiting or mon.rt_mask or any(tap.n for tap in mon.taps)):
+            batch = (self.mon_due_ms + _MONITOR_BATCH_MS) & _TICKS_MASK
         if not wakes:
-            return None
+            return batch
         best = wakes[0]
         for w in wakes:
             if ((w - best) & _TICKS_MASK) >= 0x10000000:
@@ -440,6 +485,8 @@ class App:
         first = now + _HOUSEKEEPING_MS
         if ((best - first) & _TICKS_MASK) >= 0x10000000:
             best = first
+        if batch is not None and ((batch - best) & _TICKS_MASK) >= 0x10000000:
+            return batch
         return best & _TICKS_MASK
 
     # ---- the monitor (switchyard.monitor): wiring only --------------------------------
@@ -465,6 +512,7 @@ class App:
             [source for source, uart in zip(sources, kinds) if uart],
             [source for source, uart in zip(sources, kinds) if not uart],
             [(out, OUTPUT_NAMES.index(out.name)) for out in self.outputs],
+            self.router,
         )
         self.monitor = monitor
 

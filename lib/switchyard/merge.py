@@ -197,7 +197,7 @@ class Output:
         self.mon = None
         self.mon_tag = 0
         self.mon_bit = 0  # 1 << the output's index: its bit in the monitor's realtime records
-        # A DIN write's record waits here until the pass's writes are done (the pacer notes
+        # A DIN write's record waits here until the monitor's next batch (the pacer notes
         # it, Monitor.after_pass makes it): off the path of the other outputs' writes.
         self.mon_buf = None  # type: Any
         self.mon_n = 0
@@ -617,9 +617,7 @@ class PioOutput(Output):
                 sm.run(self.rt_exec[byte & 7])  # ends a hold too
                 self.rt_waiting = True
                 self.holding = False
-                if self.mon is not None:
-                    self.mon.realtime(self.mon_bit, byte)
-                return False
+                return False  # the router tells the monitor, once for all outputs
         return Output.put_realtime(self, byte)
 
     def hold(self):

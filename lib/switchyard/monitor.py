@@ -39,26 +39,30 @@ UNKNOWN = const(0xFFFFFFFF)  # a counter the box cannot read (RX overflow on bus
 
 class InputTap:
     """An input's feed while the monitor is open: parse the bytes, then keep a copy of
-    them; their record is made after the pass's writes (Monitor.after_pass), so the MIDI
-    the bytes carry does not wait for it. A lone byte (light traffic, where a message's
-    delay is felt) is kept with one store, more with one `pack_into`."""
+    them after those kept before; their record is made later (Monitor.after_pass, in a
+    pass that reads nothing), so the MIDI the bytes carry does not wait for it, and the
+    bytes of a message read a byte a pass make one record. A lone byte (light traffic,
+    where a message's delay is felt) is kept with one store, more with one `pack_into`;
+    bytes that would not fit behind those kept make their record first."""
 
     def __init__(self, monitor, tag, feed):
         self.monitor = monitor
         self.tag = tag
         self.inner = feed
-        self.keep = bytearray(_COPY)
+        self.keep = bytearray(2 * _COPY)
         self.n = 0  # bytes kept whose record is not made yet
 
     def feed(self, buf, n):
         self.inner(buf, n)  # parsed and routed first
-        if self.n:  # read twice in one pass: the first read's record now
+        k = self.n
+        if k > _COPY - n:  # no room for them after the bytes kept: their record now
             self.monitor.input_record(self)
+            k = 0
         if n == 1:
-            self.keep[0] = buf[0]
+            self.keep[k] = buf[0]
         else:
-            pack_into(_KEEP, self.keep, 0, buf)  # one C copy, no allocation
-        self.n = n
+            pack_into(_KEEP, self.keep, k, buf)  # one C copy, no allocation
+        self.n = k + n
 
 
 class Monitor:
@@ -83,6 +87,7 @@ class Monitor:
         self.singles = 0  # made one by one (record, rt_record)
         self.pumps = 0
         self.opens = 0
+        self.router = None  # tells realtime() of its realtime fan-outs while open (attach)
 
     # ---- records (called from the taps while open) -------------------------------------
 
@@ -120,12 +125,14 @@ class Monitor:
         self.record(out.mon_tag, out.mon_buf, n)
 
     def after_pass(self):
-        """After a pass's writes (the app's loop, when the pass read bytes; the hand-over):
-        the records of what the inputs read, of what the outputs were handed and of the
-        realtime bytes put in transmitters, all in one go (the buffer's fill in a local,
-        a pack_into a record, one time for all: the clock is read here, not at each read
-        and write). The taps' loop and the outputs' loop are written out alike on purpose:
-        a call a record would cost more than the record's own pack_into."""
+        """The batch: the records of what the inputs read, of what the outputs were
+        handed and of the realtime bytes put in transmitters since the last batch, all in
+        one go (the buffer's fill in a local, a pack_into a record, one time for all: the
+        clock is read here, not at each read and write). The app's loop makes it in the
+        first pass that reads nothing after passes that read (under a load that leaves no
+        such pass, once a millisecond), the hand-over before it hands over. The taps'
+        loop and the DIN outputs' loop are written out alike on purpose: a call a record
+        would cost more than the record's own pack_into."""
         full = self.gap and not self._gap_record()  # a gap unsaid: nothing goes after it
         t = self.ticks_ms() & 0xFFFF
         fill = self.fill
@@ -145,7 +152,7 @@ class Monitor:
                     made += 1
         if self.waiting:
             self.waiting = False
-            for out in self.outputs:
+            for out in self.noting:
                 n = out.mon_n
                 if n:
                     out.mon_n = 0
@@ -174,18 +181,19 @@ class Monitor:
         tap.n = 0
         self.record(tap.tag, tap.keep, n)
 
-    def realtime(self, bit, byte):
-        """A realtime byte put straight into a PIO transmitter (the output's bit, 1 <<
-        its index in OUTPUT_NAMES). A clock goes to every output in one pass: one record
-        says so for all of them (rt_record, after the pass's writes or at the next
-        hand-over), not one a port."""
+    def realtime(self, bits, byte):
+        """A realtime byte put straight into PIO transmitters (their bits, 1 << index in
+        OUTPUT_NAMES): the router says so once for all the outputs of a fan-out, and a
+        pacer that sends one it had queued says so for itself. One record says so for all
+        of them (rt_record, in the next batch), not one a port; a repeat on an output, or
+        another byte, makes the record first."""
         mask = self.rt_mask
-        if mask and (mask & bit or byte != self.rt_byte):
+        if mask and (mask & bits or byte != self.rt_byte):
             self.rt_record()
             mask = 0
         if not mask:
             self.rt_byte = byte
-        self.rt_mask = mask | bit
+        self.rt_mask = mask | bits
 
     def rt_record(self):
         mask = self.rt_mask
@@ -269,7 +277,9 @@ class Monitor:
         if not serial.connected:
             return False
         if self.waiting or self.rt_mask:
-            self.after_pass()  # what passes that read nothing sent
+            # what passes that read nothing sent (the app's loop makes the batch after
+            # passes that read, and with it the taps' records)
+            self.after_pass()
         fill = self.fill
         if not fill:
             return True
@@ -303,10 +313,13 @@ class Monitor:
 
     # ---- wiring (app.App.attach_monitor) --------------------------------------------
 
-    def attach(self, uart_feeds, other_feeds, uart_sources, other_sources, outputs):
+    def attach(self, uart_feeds, other_feeds, uart_sources, other_sources, outputs,
+               router=None):
         """Make the taps once: the app's feed lists (changed in place when the channel
-        opens or closes), the input index of each feed, and the outputs (with their
-        index in OUTPUT_NAMES: (output, index) pairs)."""
+        opens or closes), the input index of each feed, the outputs (with their index in
+        OUTPUT_NAMES: (output, index) pairs) and the router, whose realtime fan-outs say
+        which outputs took a byte straight (its `mon`, set while open)."""
+        self.router = router
         self.uart_feeds = uart_feeds
         self.other_feeds = other_feeds
         self.plain = (tuple(uart_feeds), tuple(other_feeds))
@@ -321,6 +334,7 @@ class Monitor:
                   for (port, _, parser), tap in zip(other_feeds, other_taps)),
         )
         self.outputs = tuple(out for out, _ in outputs)
+        self.noting = tuple(out for out in self.outputs if not out.usb)  # USB: record()
         for out, index in outputs:
             out.mon_tag = TAG_OUT + index
             out.mon_bit = 1 << index
@@ -334,6 +348,8 @@ class Monitor:
         self._swap(self.tapped)
         for out in self.outputs:
             out.mon = self
+        if self.router is not None:
+            self.router.mon = self
         self.on = True
 
     def close(self):
@@ -343,6 +359,8 @@ class Monitor:
         for out in self.outputs:
             out.mon = None
             out.mon_n = 0
+        if self.router is not None:
+            self.router.mon = None
         for tap in self.taps:
             tap.n = 0
         self.reset()

@@ -82,6 +82,7 @@ class Router(Rewrites):
         self.dests = [None] * (1 << len(outputs))  # type: list
         self.rings = [None] * (1 << len(outputs))  # type: list
         self.touched = 0  # outputs given messages since the loop last looked
+        self.mon = None  # switchyard.monitor.Monitor while a host has it open
         self.note_dest = [bytearray(_NOTE_SLOTS) for _ in INPUT_NAMES]
         self.sustain_dest = [bytearray(32) for _ in INPUT_NAMES]  # channel * 2 + pedal
         self.note_rewrite = []  # type: list  # rewrite._NoteTrack of each route moving notes
@@ -498,9 +499,13 @@ class Router(Rewrites):
         if self.divide_on[source]:
             mask = self._divided(source, byte, mask)
         if mask:
+            queued = 0
             for out in self.dests[mask]:
                 if out.put_realtime(byte):
-                    self.touched |= out.bit  # queued: the loop must service it
+                    queued |= out.bit  # queued: the loop must service it
+            self.touched |= queued
+            if self.mon is not None and mask != queued:
+                self.mon.realtime(mask & ~queued, byte)  # put straight into transmitters
 
     def clock_hold(self, source):
         """Keep the wire free on the outputs the next clock from `source` goes to
