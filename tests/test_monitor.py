@@ -379,3 +379,32 @@ def test_a_clock_fanned_out_is_told_the_monitor_once():
     assert sim.app.monitor.marks == 10  # counted by the simulator around Monitor.realtime
     rt = [p for tag, p in raw_records(sim.monitor_stream()) if tag == box.TAG_RT]
     assert rt == [bytes([0xF8, 0b11101])] * 10  # preset 1's clock: outputs 1, 3, 4, 5
+
+
+def test_with_clk_the_studio_and_an_open_monitor_keep_clks_targets():
+    """The batch of records waits while CLK holds its outputs for the next clock, as
+    housekeeping does: CLK as the studio's clock (120 BPM) keeps its interval targets
+    (p99 <= 250 us, max <= 640 us) with the monitor open and read."""
+    import copy
+    import tempfile
+    from pathlib import Path
+
+    doc = copy.deepcopy(json.loads((REPO / "presets.json").read_text()))
+    doc["tempo"] = {"bpm": 120}
+    doc["presets"][0]["routes"][0]["from"] = "CLK"  # the clock route
+    presets = Path(tempfile.mkdtemp(prefix="switchyard-clkmon-")) / "presets.json"
+    presets.write_text(json.dumps(doc))
+    seconds = 10.0
+    sim = Simulation(presets_path=presets, preset=1, monitor=True)
+    sim.play("A", scenario.digitakt(seconds))
+    sim.play("B", scenario.keystep(seconds - 0.5))
+    sim.press("P1", 2.0, 1.2)  # CLK starts
+    sim.run(until_us=int(seconds * 1e6))
+    assert sim.app.monitor.on and sim.app.monitor.records > 1000
+    period = 60e6 / (120 * 24)
+    devs = []
+    for port in ("1", "3", "4", "5"):
+        times = [t for t, b in sim.outputs()[port] if b == 0xF8]
+        assert len(times) > 300, port
+        devs += [abs(b - a - period) for a, b in zip(times, times[1:], strict=False)]
+    assert analysis.percentile(devs, 99) <= 250 and max(devs) <= 640

@@ -310,7 +310,8 @@ class App:
             now = ticks_ms()
             if clock is not None:
                 clock(now)  # CLK (switchyard.clockgen): right after the ticks read, every pass
-            if due and not got:
+            # (not while CLK's outputs are held for its next clock, as housekeeping below)
+            if due and not got and (gen is None or gen.held < 0):
                 mon = self.monitor
                 if not self.monitor_on:
                     due = False
