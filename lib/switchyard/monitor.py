@@ -129,10 +129,12 @@ class Monitor:
         handed and of the realtime bytes put in transmitters since the last batch, all in
         one go (the buffer's fill in a local, a pack_into a record, one time for all: the
         clock is read here, not at each read and write). The app's loop makes it in the
-        first pass that reads nothing after passes that read (under a load that leaves no
-        such pass, once a millisecond), the hand-over before it hands over. The taps'
-        loop and the DIN outputs' loop are written out alike on purpose: a call a record
-        would cost more than the record's own pack_into."""
+        first pass that reads nothing once an output was handed something, or 3 ms after
+        the first byte it waits for (app._MONITOR_BATCH_MS; under a load that leaves no
+        pass reading nothing, every 3 ms); the hand-over makes it before it hands over
+        what passes that read nothing sent. The taps' loop and the DIN outputs' loop are
+        written out alike on purpose: a call a record would cost more than the record's
+        own pack_into."""
         full = self.gap and not self._gap_record()  # a gap unsaid: nothing goes after it
         t = self.ticks_ms() & 0xFFFF
         fill = self.fill
