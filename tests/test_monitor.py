@@ -19,6 +19,9 @@ from sim_helpers import PY, REPO, Simulation, analysis, run_cli, scenario, write
 
 from tools import monitor
 
+if str(REPO / "lib") not in sys.path:  # the box's modules, for the tests that take them alone
+    sys.path.insert(0, str(REPO / "lib"))
+
 SECONDS = 3.0
 PIO_OUTPUTS = ("3", "4", "5", "6")  # boards/raspberry_pi_pico.py: PIO drivers
 
