@@ -83,7 +83,7 @@ class Monitor:
         self.rt_byte = 0
         self.given_up = 0  # records given up since the channel opened
         # Counted for the simulator's cost model and the stats record (wrap at 2**30).
-        self.records = 0  # made in after_pass, a batch a pass
+        self.records = 0  # made in batches (after_pass)
         self.singles = 0  # made one by one (record, rt_record)
         self.pumps = 0
         self.opens = 0
